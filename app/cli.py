@@ -1,0 +1,166 @@
+"""The `citewise` command line: ingest, ask, chat.
+
+Heavy libraries (torch, sentence-transformers, chromadb) are imported inside the commands
+that need them, so `citewise --help` and configuration errors stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+# No telemetry and no hub look-ups; set before any library that reads them is imported.
+for _key, _value in {"ANONYMIZED_TELEMETRY": "False", "HF_HUB_DISABLE_TELEMETRY": "1",
+                     "TOKENIZERS_PARALLELISM": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+                     "GRADIO_ANALYTICS_ENABLED": "False"}.items():
+    os.environ.setdefault(_key, _value)
+
+
+def _settings(ctx: click.Context):
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise click.ClickException(
+            f"Bad setting CITEWISE_{str(err['loc'][0]).upper()}: {err['msg']}.") from None
+
+
+def _service(ctx: click.Context):
+    from app.service import Citewise
+
+    if ctx.obj is None:
+        ctx.obj = Citewise(_settings(ctx))
+    return ctx.obj
+
+
+class _Group(click.Group):
+    """Turns citewise's own errors into one-line messages instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context):
+        from ingest.errors import CitewiseError
+
+        try:
+            return super().invoke(ctx)
+        except CitewiseError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """citewise: answers from your documents, every sentence cited to an exact passage.
+
+    Settings come from CITEWISE_* environment variables (or a .env file); the main ones are
+    CITEWISE_SOURCES_DIR (default data/sources) and CITEWISE_INDEX_DIR (default data/index).
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--rebuild", is_flag=True,
+              help="Delete the index and build it again (after changing model or chunking).")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, rebuild: bool) -> None:
+    """Sync the index to the sources folder (or ingest just PATHS).
+
+    New documents are added, changed ones re-embedded, deleted ones removed; unchanged
+    documents cost nothing. Unreadable files are listed with the reason and skipped.
+    """
+    service = _service(ctx)
+    summary = service.ingest(list(paths) or None, rebuild=rebuild,
+                             progress=not as_json and sys.stderr.isatty())
+    if as_json:
+        click.echo(json.dumps(summary.to_json()))
+        return
+    s = summary
+    click.echo(f"{len(s.added)} added, {len(s.updated)} updated, {len(s.removed)} removed, "
+               f"{len(s.unchanged)} unchanged, {len(s.failed)} failed; "
+               f"{s.chunks_embedded} chunks embedded, {s.chunks_total} chunks in the index.")
+    for path, reason in s.failed:
+        click.echo(f"  failed:  {path}: {reason}", err=True)
+    for path, reason in s.skipped:
+        click.echo(f"  skipped: {path}: {reason}", err=True)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@click.option("--k", "k", type=click.IntRange(1, 100), default=None,
+              help="Passages to retrieve (default: CITEWISE_TOP_K, 5).")
+@click.pass_context
+def ask(ctx: click.Context, question: str, as_json: bool, k: int | None) -> None:
+    """Answer QUESTION from the indexed sources, with citations."""
+    if not question.strip():
+        raise click.UsageError("The question is empty: pass it in quotes, e.g. "
+                               "citewise ask \"What causes paraneoplastic muscle weakness?\"")
+    answer = _service(ctx).ask(question, k)
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        _print_answer(answer)
+
+
+@cli.command()
+@click.option("--k", "k", type=click.IntRange(1, 100), default=None,
+              help="Passages to retrieve (default: CITEWISE_TOP_K, 5).")
+@click.pass_context
+def chat(ctx: click.Context, k: int | None) -> None:
+    """Chat in the terminal; also reads one question per line from a pipe.
+
+    An empty line, "exit" or "quit" (or end of input) ends the chat.
+    """
+    service = _service(ctx)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo("Ask a question about your documents (empty line or Ctrl-D to quit).")
+        service.index  # noqa: B018  fail now, not after the first question, if no index
+    while True:
+        try:
+            line = input("\n> ") if interactive else sys.stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not interactive and not line:
+            break
+        question = line.strip()
+        if question.lower() in {"exit", "quit"} or (interactive and not question):
+            break
+        if not question:
+            continue
+        if not interactive:
+            click.echo(f"> {question}")
+        _print_answer(service.ask(question, k))
+        if not interactive:
+            click.echo()
+
+
+def _print_answer(answer) -> None:
+    # Sentence by sentence, so a long answer shows as it is formed.
+    if answer.abstained:
+        click.secho(answer.text, fg="yellow")
+        return
+    for sentence in answer.sentences:
+        marks = "".join(f" [{n}]" for n in sentence.citations)
+        click.echo(sentence.text + click.style(marks, fg="cyan"))
+    click.echo()
+    for c in answer.citations:
+        where = " > ".join(c.heading_path[1:]) or c.title
+        click.echo(click.style(f"[{c.id}] ", fg="cyan") + f"{c.title} — {where}")
+        click.echo(f"    {c.doc_id}, characters {c.start}-{c.end}")
+        click.echo(f"    \"{c.quote}\"")
+
+
+def main() -> None:
+    cli(prog_name="citewise")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The one configuration object, read from `CITEWISE_*` environment variables (and `.env`).
+
+Built once at the entry point (CLI or UI) and passed down; nothing else reads the
+environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.chunking import ChunkerSettings
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITEWISE_", env_file=".env",
+                                      extra="ignore")
+
+    sources_dir: Path = Field(Path("data/sources"), description="Folder of source documents.")
+    index_dir: Path = Field(Path("data/index"), description="Folder the index is kept in.")
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Packaged model name, a local sentence-transformers folder, or a hub id.")
+    embed_batch_size: int = Field(32, ge=1, description="Chunks per embedding batch.")
+    chunk_tokens: int = Field(160, ge=32, le=512,
+                              description="Target chunk size in model tokens (capped at the "
+                                          "model's maximum sequence length).")
+    chunk_overlap: int = Field(32, ge=0, description="Overlap between chunks, in tokens.")
+    top_k: int = Field(5, ge=1, le=100, description="Passages retrieved for each question.")
+    abstain_threshold: float = Field(
+        0.45, description="Best-sentence similarity below which the answer is "
+                          "\"The sources don't cover this.\" (calibrated: see README).")
+    max_answer_sentences: int = Field(3, ge=1, le=5,
+                                      description="Most sentences in an extractive answer.")
+
+    def chunker(self, max_tokens: int) -> ChunkerSettings:
+        return ChunkerSettings(chunk_tokens=min(self.chunk_tokens, max_tokens),
+                               overlap_tokens=self.chunk_overlap, max_tokens=max_tokens)

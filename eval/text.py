@@ -1,0 +1,258 @@
+"""Small, deterministic text helpers shared by ``eval.metrics`` and ``eval.support``.
+
+Only the standard library is used. Every helper is pure and documented here:
+
+``normalise(s)``
+    Unicode NFKC, curly quotes to ``'``/``"``, every dash or minus variant to ``-``,
+    lower-case, runs of whitespace collapsed to one space, ends stripped.
+
+``content_words(s)``
+    Tokens made of letters/digits, in order, with duplicates kept. A number token keeps its
+    decimal part and a directly following percent sign (``"1.6%"``, ``"50 %"`` -> ``"50%"``);
+    thousands separators are dropped (``"1,000"`` -> ``"1000"``). Hyphenated words give one
+    token per part (``"Lambert-Eaton"`` -> ``lambert``, ``eaton``). ``n't`` and ``cannot``
+    become ``not``. Single letters and the words in ``STOP_WORDS`` are dropped; negation words
+    (not, no, never, without, ...) are deliberately *not* stop words. A single digit glued to
+    the end of a lower-case word (``"diagnosis1."``) is a footnote marker and is removed.
+    Alphabetic tokens are stemmed by ``stem``.
+
+``stem(word)``
+    A tiny conservative suffix stripper, applied to lower-case alphabetic words longer than 3
+    letters. At most one rule of each step fires:
+
+    1. plurals: ``-ies`` -> ``-y`` (therapies -> therapy); ``-sses`` -> ``-ss``;
+       ``-es`` after s/x/z/ch/sh -> drop ``es`` (reflexes -> reflex); otherwise a final ``-s``
+       is dropped unless the word ends in ``-ss``, ``-us`` or ``-is`` (patients -> patient,
+       but loss, virus, diagnosis stay).
+    2. ``-ing``, ``-ed`` (when at least 4 letters remain) or ``-ly`` (when at least 5 letters
+       remain) is dropped (developing -> develop, caused -> caus, rapidly -> rapid).
+    3. a final ``-e`` is dropped when at least 4 letters remain, so that the forms of one
+       verb meet (cause, causes, caused, causing -> caus).
+
+    Stems are not words; they are only compared with other stems.
+
+``numbers(s)``
+    The set of numbers that stand as their own token, each optionally with a unit, normalised:
+    thousands separators dropped, a percent sign glued (``"50 %"``, ``"50 percent"`` ->
+    ``"50%"``), a unit after one space in singular canonical form (``"2 years"``, ``"2-year"``
+    -> ``"2 year"``, ``"5mg"`` -> ``"5 mg"``). Ignored: digits glued to a word
+    (``"neuropathy2."``, ``"CD4"``, ``"B12"``) and bracketed citation markers (``"[2]"``,
+    ``"[1, 3]"``). Spelled-out numbers (``"two"``) are not recognised.
+
+``split_sentences(text)``
+    ``(start, end)`` character spans of sentences, so that ``text[start:end]`` is a sentence
+    without surrounding whitespace or a leading bullet glyph. Every newline is a boundary (a
+    bullet line or a heading is its own sentence). Inside a line a sentence ends at ``.``,
+    ``!`` or ``?`` (plus closing quotes/brackets) followed by whitespace and a character that is
+    not a lower-case letter, unless the word before the stop is an abbreviation in
+    ``ABBREVIATIONS`` (``e.g.``, ``i.e.``, ``Dr.``, ``vs.``, ``et al.``, ...). Decimals such
+    as ``1.6`` never split because no whitespace follows the point. Spans without any letter
+    or digit are dropped.
+
+``strip_citation_markers(s)``
+    Removes bracketed markers (``[2]``, ``[1, 3]``), single footnote digits glued to a word
+    (``diagnosis1.``) and trailing reference numbers standing before the final stop
+    (``"... gravis 1."`` -> ``"... gravis."``, ``"... cancer 6, 2"`` -> ``"... cancer"``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+STOP_WORDS: frozenset[str] = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each either etc
+    few for from further had has have having he her here hers him his how however i if in into
+    is it its itself just may me might more most much must my of off on once only or other our
+    ours out over own per same shall she should since so some such than that the their theirs
+    them then there these they this those through thus to too under until up upon us very via
+    was we were what when where whether which while who whom whose why will with within would
+    you your yours
+    """.split()
+)
+"""Small English stop list. Negation words are intentionally absent."""
+
+NEGATION_WORDS: frozenset[str] = frozenset(
+    {"not", "no", "never", "without", "absent", "none", "neither", "nor", "non", "lack",
+     "lacks", "lacking", "cannot"}
+)
+"""Words that flip the polarity of a statement (used by the support checker)."""
+
+ABBREVIATIONS: frozenset[str] = frozenset(
+    {"e.g", "i.e", "dr", "drs", "mr", "mrs", "ms", "prof", "st", "vs", "v", "al", "fig", "figs",
+     "approx", "ca", "cf", "no", "nos", "vol", "resp", "ref", "refs", "eq", "incl", "min",
+     "max", "jr", "sr", "viz", "mt"}
+)
+"""Words (lower-case, without their final point) after which a point does not end a sentence."""
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u00ab": '"', "\u00bb": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+        "\u2015": "-", "\u2212": "-", "\ufe58": "-", "\ufe63": "-", "\uff0d": "-",
+    }
+)
+_WS_RE = re.compile(r"\s+")
+# A single digit glued to a lower-case word: a footnote marker ("diagnosis1.", "neuropathy2").
+_FOOTNOTE_RE = re.compile(r"(?<=[a-z]{2})\d(?![\w%])")
+_BRACKET_MARKER_RE = re.compile(r"\s*\[\d+(?:\s*[,;\-]\s*\d+)*\]")
+_TRAILING_REF_RE = re.compile(r"(?<=[^\W\d_]|\))\s+\d{1,3}(?:\s*,\s*\d{1,3})*\s*([.!?]?)\s*$")
+_PERCENT_RE = re.compile(r"(\d)\s*(?:%|\bper\s?cent\b)")
+_TOKEN_RE = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?%?(?![^\W_]|\.\d)|[^\W_]+")
+
+_UNITS: dict[str, str] = {
+    "year": "year", "years": "year", "yr": "year", "yrs": "year",
+    "month": "month", "months": "month", "mo": "month",
+    "week": "week", "weeks": "week", "wk": "week", "wks": "week",
+    "day": "day", "days": "day",
+    "hour": "hour", "hours": "hour", "hr": "hour", "hrs": "hour", "h": "hour",
+    "minute": "minute", "minutes": "minute", "mins": "minute",
+    "second": "second", "seconds": "second", "sec": "second", "secs": "second",
+    "mg": "mg", "g": "g", "kg": "kg", "mcg": "mcg", "\u00b5g": "mcg", "ug": "mcg", "ng": "ng",
+    "ml": "ml", "dl": "dl", "mmol": "mmol", "meq": "meq", "iu": "iu", "unit": "unit",
+    "units": "unit", "cm": "cm", "mm": "mm", "mmhg": "mmhg", "bpm": "bpm",
+    "times": "times",
+}
+_UNIT_ALT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
+_NUMBER_RE = re.compile(
+    r"(?<![\w.,])(\d+(?:,\d{3})*(?:\.\d+)?)"
+    r"(?:(%)|[ \-]?(" + _UNIT_ALT + r")(?:/(kg|dl|l|ml|day|d|m2|min|h))?(?![\w%])|(?![\w%]|\.\d))"
+)
+
+
+def normalise(s: str) -> str:
+    """Lower-case ``s``, unify quotes and dashes to ASCII and collapse whitespace."""
+    s = unicodedata.normalize("NFKC", s).translate(_QUOTES)
+    return _WS_RE.sub(" ", s.lower()).strip()
+
+
+def stem(word: str) -> str:
+    """Conservatively strip an English suffix from a lower-case word (see module docstring)."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    w = word
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("sses"):
+        w = w[:-2]
+    elif w.endswith("es") and w[:-2].endswith(("s", "x", "z", "ch", "sh")):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    if w.endswith("ing") and len(w) - 3 >= 4:
+        w = w[:-3]
+    elif w.endswith("ed") and len(w) - 2 >= 4:
+        w = w[:-2]
+    elif w.endswith("ly") and len(w) - 2 >= 5:
+        w = w[:-2]
+    if w.endswith("e") and len(w) - 1 >= 4:
+        w = w[:-1]
+    return w
+
+
+def _strip_footnotes(s: str) -> str:
+    return _FOOTNOTE_RE.sub("", s)
+
+
+def tokens(s: str) -> list[str]:
+    """All letter/digit tokens of ``s`` (normalised, footnote digits removed, not stemmed)."""
+    text = normalise(_strip_footnotes(s))
+    text = _PERCENT_RE.sub(r"\1%", text)
+    text = text.replace("n't", " not").replace("cannot", "can not")
+    out = []
+    for tok in _TOKEN_RE.findall(text):
+        if tok[0].isdigit():
+            tok = tok.replace(",", "")
+        out.append(tok)
+    return out
+
+
+def content_words(s: str) -> list[str]:
+    """Stemmed content words of ``s`` in order (see module docstring for the exact rules)."""
+    out = []
+    for tok in tokens(s):
+        if tok in STOP_WORDS or (len(tok) == 1 and not tok.isdigit()):
+            continue
+        out.append(stem(tok) if tok.isalpha() else tok)
+    return out
+
+
+def numbers(s: str) -> set[str]:
+    """Normalised numbers (with unit or percent when present) standing as their own token."""
+    text = unicodedata.normalize("NFKC", s).translate(_QUOTES)
+    text = _BRACKET_MARKER_RE.sub(" ", _strip_footnotes(text)).lower()
+    text = _PERCENT_RE.sub(r"\1%", text)
+    found: set[str] = set()
+    for m in _NUMBER_RE.finditer(text):
+        value = m.group(1).replace(",", "")
+        if m.group(2):
+            found.add(value + "%")
+        elif m.group(3):
+            unit = _UNITS[m.group(3)]
+            if m.group(4):
+                unit += "/" + m.group(4)
+            found.add(f"{value} {unit}")
+        else:
+            found.add(value)
+    return found
+
+
+def number_value(n: str) -> str:
+    """The bare value of a ``numbers`` item: ``"2 year"`` -> ``"2"``, ``"1.6%"`` -> ``"1.6"``."""
+    return n.split(" ")[0].rstrip("%")
+
+
+def strip_citation_markers(s: str) -> str:
+    """Remove ``[n]`` markers, glued footnote digits and trailing reference numbers."""
+    s = _BRACKET_MARKER_RE.sub("", s)
+    s = _strip_footnotes(s)
+    s = _TRAILING_REF_RE.sub(r"\1", s.rstrip())
+    return s.strip()
+
+
+_SENT_END_RE = re.compile(r"[.!?]+[\"')\]\u201d\u2019]*(?=\s)")
+_BULLET_RE = re.compile(r"[\s\u2022\u25aa\u25cf\u25e6\u2023\u2043\u00b7*\-\u2013\u2014>]*")
+
+
+def _is_abbreviation(line: str, dot: int) -> bool:
+    """True when the point at ``line[dot]`` ends an abbreviation such as ``e.g.`` or ``Dr.``."""
+    start = dot
+    while start > 0 and not line[start - 1].isspace() and line[start - 1] not in "([{\"'":
+        start -= 1
+    word = line[start:dot].lower()
+    return word in ABBREVIATIONS
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``(start, end)`` over ``text`` (rules in the module docstring)."""
+    spans: list[tuple[int, int]] = []
+
+    def add(a: int, b: int) -> None:
+        m = _BULLET_RE.match(text, a, b)
+        if m:
+            a = m.end()
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a and any(c.isalnum() for c in text[a:b]):
+            spans.append((a, b))
+
+    pos = 0
+    for line in text.split("\n"):
+        line_start = pos
+        pos += len(line) + 1
+        start = 0
+        for m in _SENT_END_RE.finditer(line):
+            end = m.end()
+            nxt = line[end:].lstrip()
+            if not nxt or nxt[0].islower():
+                continue
+            if line[m.start()] == "." and _is_abbreviation(line, m.start()):
+                continue
+            add(line_start + start, line_start + end)
+            start = end
+        add(line_start + start, line_start + len(line))
+    return spans

@@ -1,0 +1,105 @@
+"""The lexical index: BM25 (bm25s) over the same chunks, persisted beside Chroma.
+
+Text is lower-cased and split into word tokens; English stop words are dropped and a light
+suffix stemmer folds plurals and -ing/-ed forms. The heading path is indexed with the chunk
+text, as it is for the embedder. The index is rebuilt from the manifest after each ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+STOP_WORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its
+itself just me more most my myself no nor not of off on once only or other our ours
+ourselves out over own same she should so some such than that the their theirs them
+themselves then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours yourself
+yourselves also may might must shall whose within without upon via per
+""".split())
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+
+
+def stem(word: str) -> str:
+    """A deliberately light stemmer: plural and common verb endings only."""
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", "e"),
+                         ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            return word[: len(word) - len(suffix)] + repl
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    return [stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
+
+
+class BM25Index:
+    """bm25s over chunk texts; `search` returns (chunk id, score) best first."""
+
+    DIRNAME = "bm25"
+
+    def __init__(self, ids: list[str], retriever):  # retriever: bm25s.BM25 | None
+        self.ids = ids
+        self._retriever = retriever
+        self._vocab: dict[str, int] = retriever.vocab_dict if retriever is not None else {}
+
+    @classmethod
+    def build(cls, ids: list[str], texts: list[str]) -> BM25Index:
+        if not ids:
+            return cls([], None)
+        import bm25s
+
+        retriever = bm25s.BM25()
+        retriever.index([tokenize(t) or ["_empty_"] for t in texts], show_progress=False)
+        return cls(list(ids), retriever)
+
+    def save(self, index_dir: Path) -> None:
+        folder = index_dir / self.DIRNAME
+        tmp = index_dir / (self.DIRNAME + ".tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        if self._retriever is not None:
+            self._retriever.save(str(tmp), show_progress=False)
+        (tmp / "ids.json").write_text(json.dumps(self.ids))
+        # Swap in the new folder as a whole so a reader never sees half an index.
+        old = index_dir / (self.DIRNAME + ".old")
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        if old.exists():
+            import shutil
+
+            shutil.rmtree(old)
+
+    @classmethod
+    def load(cls, index_dir: Path) -> BM25Index:
+        folder = index_dir / cls.DIRNAME
+        ids_file = folder / "ids.json"
+        if not ids_file.exists():
+            return cls([], None)
+        ids = json.loads(ids_file.read_text())
+        if not ids:
+            return cls([], None)
+        import bm25s
+
+        return cls(ids, bm25s.BM25.load(str(folder)))
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        if self._retriever is None:
+            return []
+        tokens = [t for t in tokenize(query) if t in self._vocab]
+        if not tokens:
+            return []
+        scores = np.asarray(self._retriever.get_scores(tokens))
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,112 @@
+"""Split a cleaned document into sentence- and heading-aware chunks with exact offsets.
+
+A chunk never crosses a heading: each section (the text between two headings) is packed
+sentence by sentence up to `chunk_tokens` tokens, counting the heading path that is
+embedded with it. Consecutive chunks of a section share up to `overlap_tokens` tokens of
+whole sentences. A sentence longer than the limit on its own is cut at word boundaries.
+Tokens are counted with the embedder's own tokenizer (`count_tokens`), so a chunk never
+exceeds the model's maximum sequence length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ingest.sentences import split_sentences
+from ingest.types import Chunk, SourceDoc
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class ChunkerSettings:
+    chunk_tokens: int = 160
+    overlap_tokens: int = 32
+    max_tokens: int = 256  # the embedder's maximum sequence length; a hard cap
+
+    def fingerprint(self) -> str:
+        return f"sentence-v1:{self.chunk_tokens}:{self.overlap_tokens}:{self.max_tokens}"
+
+
+def chunk_id(doc_id: str, start: int, text: str) -> str:
+    """Stable, content-addressed id: the same passage of the same document, the same id."""
+    digest = hashlib.sha256(f"{doc_id}\x00{start}\x00{text}".encode()).hexdigest()
+    return digest[:24]
+
+
+def chunk_document(doc: SourceDoc, count_tokens: TokenCounter,
+                   settings: ChunkerSettings = ChunkerSettings()) -> list[Chunk]:
+    limit = min(settings.chunk_tokens, settings.max_tokens)
+    chunks: list[Chunk] = []
+    for path, start, end in _sections(doc):
+        context = " > ".join(path)
+        budget = limit - (count_tokens(context) if context else 0)
+        spans = _fit(doc.text, split_sentences(doc.text, start, end), count_tokens, budget)
+        for s, e in _pack(doc.text, spans, count_tokens, budget, settings.overlap_tokens):
+            text = doc.text[s:e]
+            chunks.append(Chunk(chunk_id(doc.doc_id, s, text), doc.doc_id, doc.title,
+                                path, s, e, text))
+    return chunks
+
+
+def _sections(doc: SourceDoc) -> list[tuple[tuple[str, ...], int, int]]:
+    """(heading path, body start, body end) for each stretch of body text."""
+    out: list[tuple[tuple[str, ...], int, int]] = []
+    stack: list[tuple[int, str]] = []
+    pos = 0
+    for heading in doc.headings:
+        if doc.text[pos:heading.start].strip():
+            out.append((tuple(t for _, t in stack), pos, heading.start))
+        while stack and stack[-1][0] >= heading.level:
+            stack.pop()
+        stack.append((heading.level, heading.text))
+        pos = heading.end
+    if doc.text[pos:].strip():
+        out.append((tuple(t for _, t in stack), pos, len(doc.text)))
+    return out
+
+
+def _fit(text: str, spans: list[tuple[int, int]], count: TokenCounter,
+         budget: int) -> list[tuple[int, int]]:
+    """Cut any sentence longer than `budget` tokens into word-bounded pieces that fit."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if count(text[start:end]) <= budget:
+            out.append((start, end))
+            continue
+        piece_start = start
+        last_ok = start
+        pos = start
+        while pos < end:
+            nxt = text.find(" ", pos + 1, end)
+            nxt = end if nxt == -1 else nxt
+            if count(text[piece_start:nxt]) > budget and last_ok > piece_start:
+                out.append((piece_start, last_ok))
+                piece_start = last_ok + 1
+            last_ok = nxt
+            pos = nxt
+        if piece_start < end:
+            out.append((piece_start, end))
+    return out
+
+
+def _pack(text: str, spans: list[tuple[int, int]], count: TokenCounter, budget: int,
+          overlap: int) -> list[tuple[int, int]]:
+    """Greedy packing of sentence spans into chunks, with whole-sentence overlap."""
+    chunks: list[tuple[int, int]] = []
+    i = 0
+    while i < len(spans):
+        j = i + 1
+        while j < len(spans) and count(text[spans[i][0]:spans[j][1]]) <= budget:
+            j += 1
+        chunks.append((spans[i][0], spans[j - 1][1]))
+        if j >= len(spans):
+            break
+        # Step back over trailing sentences that fit in the overlap, never to `i` itself.
+        k = j
+        while k - 1 > i and count(text[spans[k - 1][0]:spans[j - 1][1]]) <= overlap:
+            k -= 1
+        i = k
+    return chunks

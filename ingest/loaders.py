@@ -1,0 +1,192 @@
+"""Read source files into blocks of text: one block per paragraph, heading or list item.
+
+Each loader returns `Block`s; cleaning and chunking work on blocks, whatever the format.
+Formats: .txt, .md/.markdown, .html/.htm, .pdf. Anything else is skipped with a reason.
+A file that cannot be read raises `LoadError` with the reason; the caller goes on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ingest.errors import LoadError
+
+BlockKind = Literal["heading", "para", "item"]
+
+SUPPORTED = {".txt": "text", ".md": "markdown", ".markdown": "markdown",
+             ".html": "html", ".htm": "html", ".pdf": "pdf"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph, list item or heading. `level` is 0 unless the format marked a heading."""
+
+    text: str
+    kind: BlockKind = "para"
+    level: int = 0
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED
+
+
+def load(path: Path) -> list[Block]:
+    """Read one file into blocks, or raise `LoadError` saying why it cannot be read."""
+    kind = SUPPORTED.get(path.suffix.lower())
+    if kind is None:
+        raise LoadError(f"unsupported file type {path.suffix or '(none)'!r}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
+    if not data.strip():
+        raise LoadError("file is empty")
+    if kind == "pdf":
+        return _load_pdf(data)
+    text = decode(data)
+    if kind == "html":
+        return _load_html(text)
+    if kind == "markdown":
+        return _load_markdown(text)
+    return _load_text(text)
+
+
+def decode(data: bytes) -> str:
+    """Decode bytes as UTF-8 (with or without BOM) or UTF-16 with BOM; refuse binary data."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data[:4096]:
+        raise LoadError("looks like a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Latin-1 decodes any byte string; accept it only when it yields mostly printable text.
+        text = data.decode("latin-1")
+        printable = sum(ch.isprintable() or ch.isspace() for ch in text)
+        if printable / max(len(text), 1) < 0.95:
+            raise LoadError("not valid UTF-8 and does not look like text") from None
+        return text
+
+
+_BULLET = re.compile(r"^\s*(?:[•◦▪‣∙·*\-–]|\d+[.)])\s+")
+
+
+def _line_block(line: str) -> Block:
+    if _BULLET.match(line):
+        return Block(_BULLET.sub("", line).strip(), "item")
+    return Block(line.strip(), "para")
+
+
+def _load_text(text: str) -> list[Block]:
+    return [_line_block(line) for line in text.splitlines() if line.strip()]
+
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(.+?)\1")
+
+
+def _load_markdown(text: str) -> list[Block]:
+    blocks: list[Block] = []
+    in_code = False
+    for line in text.splitlines():
+        if line.strip().startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code or not line.strip() or line.strip() in {"---", "***"}:
+            continue
+        line = _MD_IMAGE.sub(r"\1", line)
+        line = _MD_LINK.sub(r"\1", line)
+        line = _MD_EMPHASIS.sub(r"\2", line)
+        heading = _MD_HEADING.match(line)
+        if heading:
+            blocks.append(Block(heading.group(2), "heading", len(heading.group(1))))
+        else:
+            blocks.append(_line_block(line))
+    return [b for b in blocks if b.text]
+
+
+_HTML_DROP = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form",
+              "iframe", "svg", "template", "button", "select"]
+_HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "dd", "dt", "blockquote",
+                "pre", "td", "th", "figcaption", "div", "section", "article", "main"]
+
+
+def _load_html(text: str) -> list[Block]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    for tag in soup(_HTML_DROP):
+        tag.decompose()
+    blocks: list[Block] = []
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    body = soup.body or soup
+    for el in body.find_all(_HTML_BLOCKS):
+        # Take text from the innermost block elements only, so nothing is read twice.
+        if el.find(_HTML_BLOCKS):
+            continue
+        words = el.get_text(" ", strip=True)
+        words = re.sub(r"\s+", " ", words).strip()
+        if not words:
+            continue
+        name = el.name
+        if name in {"h1", "h2", "h3", "h4", "h5", "h6"}:
+            blocks.append(Block(words, "heading", int(name[1])))
+        elif name == "li":
+            blocks.append(Block(words, "item"))
+        else:
+            blocks.append(Block(words, "para"))
+    if title and not any(b.kind == "heading" for b in blocks[:1]):
+        blocks.insert(0, Block(title, "heading", 1))
+    return blocks
+
+
+def _load_pdf(data: bytes) -> list[Block]:
+    import io
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise LoadError(f"broken or unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
+    blocks: list[Block] = []
+    for page in pages:
+        blocks.extend(_pdf_paragraphs(page))
+    if not blocks:
+        raise LoadError("PDF has no extractable text (scanned images need OCR)")
+    return blocks
+
+
+def _pdf_paragraphs(page: str) -> list[Block]:
+    """Re-join lines that PDF extraction broke inside a paragraph."""
+    blocks: list[Block] = []
+    current = ""
+    for raw in page.splitlines():
+        line = raw.strip()
+        if not line:
+            if current:
+                blocks.append(_line_block(current))
+            current = ""
+            continue
+        if _BULLET.match(line) and current:
+            blocks.append(_line_block(current))
+            current = line
+        elif current and not current.endswith((".", "?", "!", ":")):
+            current = current[:-1] if current.endswith("-") else current + " "
+            current += line
+        else:
+            if current:
+                blocks.append(_line_block(current))
+            current = line
+    if current:
+        blocks.append(_line_block(current))
+    return blocks

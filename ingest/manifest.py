@@ -1,0 +1,176 @@
+"""The manifest: what was ingested, kept in SQLite beside the index.
+
+Tables:
+- `meta`: key/value pairs, among them the embedding model and chunker fingerprint the index
+  was built with (a mismatch is refused, see `check_settings`).
+- `docs`: one row per ingested document: id (path relative to the sources folder), path,
+  raw content hash, cleaned-text hash, title, cleaned text, ingest time.
+- `chunks`: every chunk of every document, with its exact span in the cleaned text. This is
+  the record that citations resolve against and the lexical index is rebuilt from.
+
+Writes for one document happen in one transaction, so a crash leaves either the old or the
+new state of that document.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import IndexMismatchError
+from ingest.types import Chunk, SourceDoc
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (
+    doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, raw_hash TEXT NOT NULL,
+    clean_hash TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
+    ingested_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES docs(doc_id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL, title TEXT NOT NULL, heading_path TEXT NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, seq);
+"""
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    doc_id: str
+    path: str
+    raw_hash: str
+    clean_hash: str
+    title: str
+    n_chunks: int
+    ingested_at: float
+
+
+class Manifest:
+    """SQLite manifest of ingested documents and their chunks."""
+
+    FILENAME = "manifest.sqlite"
+
+    def __init__(self, index_dir: Path):
+        index_dir.mkdir(parents=True, exist_ok=True)
+        self.path = index_dir / self.FILENAME
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    @staticmethod
+    def exists(index_dir: Path) -> bool:
+        return (index_dir / Manifest.FILENAME).exists()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- settings the index was built with -------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def check_settings(self, embedding_model: str, chunker: str) -> None:
+        """Record the settings on first use; refuse to mix them with different ones later."""
+        for key, wanted, what in (("embedding_model", embedding_model, "embedding model"),
+                                  ("chunker", chunker, "chunker settings")):
+            have = self.get_meta(key)
+            if have is None:
+                self.set_meta(key, wanted)
+            elif have != wanted:
+                raise IndexMismatchError(
+                    f"The index in {self.path.parent} was built with {what} {have!r}, not "
+                    f"{wanted!r}: run `citewise ingest --rebuild` to rebuild it, or point "
+                    f"CITEWISE_INDEX_DIR at another folder."
+                )
+
+    # -- documents ---------------------------------------------------------------------------
+    def docs(self) -> dict[str, DocRecord]:
+        rows = self._db.execute(
+            "SELECT d.doc_id, d.path, d.raw_hash, d.clean_hash, d.title, d.ingested_at, "
+            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) FROM docs d"
+        ).fetchall()
+        return {r[0]: DocRecord(r[0], r[1], r[2], r[3], r[4], r[6], r[5]) for r in rows}
+
+    def doc_text(self, doc_id: str) -> str | None:
+        row = self._db.execute("SELECT text FROM docs WHERE doc_id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def chunk_ids(self, doc_id: str) -> list[str]:
+        rows = self._db.execute("SELECT id FROM chunks WHERE doc_id = ? ORDER BY seq", (doc_id,))
+        return [r[0] for r in rows]
+
+    def put_doc(self, doc: SourceDoc, clean_hash: str, chunks: list[Chunk]) -> None:
+        """Replace a document and all its chunks in one transaction."""
+        with self._transaction():
+            self._db.execute("DELETE FROM docs WHERE doc_id = ?", (doc.doc_id,))
+            self._db.execute(
+                "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (doc.doc_id, doc.path, doc.raw_hash, clean_hash, doc.title, doc.text,
+                 time.time()),
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(c.id, c.doc_id, i, c.title, json.dumps(c.heading_path), c.start, c.end, c.text)
+                 for i, c in enumerate(chunks)],
+            )
+
+    def remove_doc(self, doc_id: str) -> None:
+        with self._transaction():
+            self._db.execute("DELETE FROM docs WHERE doc_id = ?", (doc_id,))
+
+    def clear(self) -> None:
+        with self._transaction():
+            self._db.execute("DELETE FROM docs")
+            self._db.execute("DELETE FROM meta")
+
+    # -- chunks ------------------------------------------------------------------------------
+    def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        out: dict[str, Chunk] = {}
+        for i in range(0, len(ids), 500):
+            batch = ids[i:i + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self._db.execute(
+                f'SELECT id, doc_id, title, heading_path, start, "end", text FROM chunks '
+                f"WHERE id IN ({marks})", batch,
+            ):
+                out[row[0]] = _chunk(row)
+        return out
+
+    def all_chunks(self) -> Iterator[Chunk]:
+        for row in self._db.execute(
+            'SELECT id, doc_id, title, heading_path, start, "end", text FROM chunks '
+            "ORDER BY doc_id, seq"
+        ):
+            yield _chunk(row)
+
+    def count_chunks(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def _transaction(self) -> _Tx:
+        return _Tx(self._db)
+
+
+class _Tx:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _chunk(row: tuple) -> Chunk:
+    return Chunk(id=row[0], doc_id=row[1], title=row[2], heading_path=tuple(json.loads(row[3])),
+                 start=row[4], end=row[5], text=row[6])

@@ -1,0 +1,54 @@
+"""Sentence spans with exact character offsets.
+
+Lines are always boundaries (paragraphs and list items are one line each in cleaned text).
+Inside a line, a sentence ends at `.`, `!` or `?` followed by whitespace and a capital,
+digit, quote or bracket, except after common abbreviations ("e.g.", "i.e.", "Dr.", "et al.")
+and initials. Decimals such as "1.6" never split because no whitespace follows the dot.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ABBREVIATIONS = {
+    "e.g", "i.e", "dr", "mr", "mrs", "ms", "prof", "vs", "etc", "al", "fig", "figs", "no",
+    "vol", "approx", "ca", "cf", "st", "jr", "sr", "inc", "ltd", "co", "mg", "ml", "min",
+    "max", "resp", "ref", "refs", "dept", "univ", "u.s", "u.k",
+}
+_BOUNDARY = re.compile(r"[.!?][\"”')\]]*\s+(?=[A-Z0-9\"“'(\[•])")
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Spans (start, end) of the sentences in `text[start:end]`, stripped of whitespace."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    line_start = start
+    while line_start < end:
+        line_end = text.find("\n", line_start, end)
+        if line_end == -1:
+            line_end = end
+        _split_line(text, line_start, line_end, spans)
+        line_start = line_end + 1
+    return spans
+
+
+def _split_line(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    sent_start = start
+    for match in _BOUNDARY.finditer(text, start, end):
+        dot = match.start()
+        word = re.search(r"([\w.]+)$", text[sent_start:dot])
+        token = word.group(1).lower() if word else ""
+        if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+            continue
+        _add(text, sent_start, match.end(), spans)
+        sent_start = match.end()
+    _add(text, sent_start, end, spans)
+
+
+def _add(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))

@@ -1,0 +1,50 @@
+"""Plain types that cross package borders: a cleaned source document and its chunks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading line of a cleaned document: its text, level (1 = top) and span."""
+
+    text: str
+    level: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    """One source file after loading and cleaning.
+
+    `doc_id` is the file's path relative to the sources folder (POSIX form), `text` the
+    cleaned text that every chunk span and citation offset refers to.
+    """
+
+    doc_id: str
+    path: str
+    title: str
+    text: str
+    headings: tuple[Heading, ...] = ()
+    raw_hash: str = ""
+    removed_lines: tuple[str, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a cleaned document: `doc_text[start:end] == text` always holds."""
+
+    id: str
+    doc_id: str
+    title: str
+    heading_path: tuple[str, ...]
+    start: int
+    end: int
+    text: str
+
+    def embed_text(self) -> str:
+        """The text the embedder sees: the heading path for context, then the passage."""
+        context = " > ".join(self.heading_path)
+        return f"{context}\n{self.text}" if context else self.text
