@@ -260,9 +260,7 @@ def citation_recall(sentences: Sequence[CitedSentence], supports: SupportFn) -> 
     return sum(_supported(supports, s.text, s.passages) for s in sentences) / len(sentences)
 
 
-def citation_precision(
-    sentences: Sequence[CitedSentence], supports: SupportFn
-) -> float | None:
+def citation_precision(sentences: Sequence[CitedSentence], supports: SupportFn) -> float | None:
     """Share of citations that are needed (ALCE); None when there are no citations."""
     total = 0
     precise = 0
@@ -273,10 +271,9 @@ def citation_precision(
         total += len(cites)
         joint = _supported(supports, s.text, cites)
         for i, c in enumerate(cites):
-            if _supported(supports, s.text, [c]):
-                precise += 1
-            elif joint and not _supported(supports, s.text, cites[:i] + cites[i + 1 :]):
-                precise += 1
+            alone = _supported(supports, s.text, [c])
+            needed = joint and not _supported(supports, s.text, cites[:i] + cites[i + 1 :])
+            precise += alone or needed
     return precise / total if total else None
 
 

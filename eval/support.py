@@ -5,7 +5,8 @@ answers. Only the standard library and numpy; an embedding function may be injec
 
 Method of ``SupportChecker.check(claim, passage)``
 ---------------------------------------------------
-1. Citation markers ``[n]`` are removed from the claim. Claim words are
+1. Citation markers ``[n]`` and glued footnote digits are removed from the claim
+   (``strip_citation_markers(claim, trailing_numbers=False)``). Claim words are
    ``eval.text.content_words`` (stemmed, stop words dropped), counted once each. A word is a
    *key term* (weight 2, other words weight 1) when it is a number, a capitalised word not
    opening the sentence or an all-caps acronym, or a medical-looking word: a medical suffix
@@ -18,9 +19,9 @@ Method of ``SupportChecker.check(claim, passage)``
    claim words it contains. With ``embed`` the score of a source is
    ``(1 - embed_weight) * lexical + embed_weight * max(0, cosine(claim, source))``.
    The best-scoring source is the *best source sentence*.
-3. Penalties: ``-missing_term_penalty`` for each key term absent from the whole passage and
-   ``-misplaced_term_penalty`` for each key term present in the passage but not in the best
-   source (a swapped entity or number borrowed from a neighbour).
+3. Penalty: ``-term_penalty`` for each key term of the claim absent from the best source,
+   whether it is absent from the whole passage (an invented or swapped entity) or found
+   elsewhere in it (a term borrowed from a neighbouring sentence).
 4. Hard checks, each making the claim unsupported whatever the score:
    * number agreement: every ``eval.text.numbers`` item of the claim occurs in the passage
      (same rule as ``eval.metrics.ungrounded_numbers``);
@@ -55,6 +56,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -74,35 +76,42 @@ from eval.text import (
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 
-_MED_SUFFIXES = (
-    "itis", "osis", "oma", "omas", "emia", "aemia", "pathy", "pathies", "plasia", "plasm",
-    "ectomy", "otomy", "ostomy", "scopy", "graphy", "cyte", "cytes", "blast", "genic",
-    "genesis", "lysis", "trophy", "algia", "plegia", "penia", "kinase", "lipase", "protease",
-    "ium", "amide", "oride", "tide", "oxide", "amine", "oline", "idine", "azine", "phine",
-    "inine", "caine", "mab", "nib", "cillin", "mycin", "azole", "pril", "sartan", "statin",
-    "olol", "phylaxis", "exia", "axia", "clonus", "tonia", "uria", "globulin", "steroid",
-    "steroids", "phagy",
+
+def _words(s: str) -> tuple[str, ...]:
+    return tuple(s.split())
+
+
+_MED_SUFFIXES = _words(
+    """
+    itis osis oma omas emia aemia pathy pathies plasia plasm ectomy otomy ostomy scopy graphy
+    cyte cytes blast genic genesis lysis trophy algia plegia penia kinase lipase protease ium
+    amide oride tide oxide amine oline idine azine phine inine caine mab nib cillin mycin azole
+    pril sartan statin olol phylaxis exia axia clonus tonia uria globulin steroid steroids phagy
+    """
 )
-_MED_PREFIXES = (
-    "neur", "myo", "myas", "cardi", "hepat", "nephr", "onco", "immun", "hemat", "haem", "gastr",
-    "derm", "endocrin", "cyto", "patho", "pharm", "antibod", "antigen", "lymph", "thym",
-    "pulmon", "bronch", "carcin", "tumo", "cortic", "enceph", "mening", "psych", "osteo",
-    "arthr", "glyc", "vascul", "angi", "thromb", "leuk", "erythr", "autoimm", "chemo", "radio",
-    "metasta", "malign", "benign", "syndrom", "paraneo", "epithel", "seroneg",
+_MED_PREFIXES = _words(
+    """
+    neur myo myas cardi hepat nephr onco immun hemat haem gastr derm endocrin cyto patho pharm
+    antibod antigen lymph thym pulmon bronch carcin tumo cortic enceph mening psych osteo arthr
+    glyc vascul angi thromb leuk erythr autoimm chemo radio metasta malign benign syndrom
+    paraneo epithel seroneg
+    """
 )
 _KEY_LEXICON = frozenset(
-    """
-    lung lungs breast breasts ovary ovaries ovarian prostate prostatic colon colorectal rectal
-    liver hepatic kidney kidneys renal brain cerebral heart skin bone bones blood muscle muscles
-    nerve nerves spinal spine thyroid pancreas pancreatic stomach gastric bladder cervix cervical
-    uterus uterine endometrial testis testicular eye eyes retina ear throat larynx chest
-    abdomen bowel intestine intestinal esophagus oesophagus skull limb limbs arm leg hand foot
-    calcium potassium sodium chloride magnesium iron zinc phosphate copper iodine glucose
-    insulin vitamin cholesterol protein hormone enzyme acid cancer cancers virus viral
-    bacteria bacterial fungal infection sepsis fever pain dose doses tablet injection
-    intravenous oral sensory motor autonomic proximal distal child children infant adult adults
-    elderly women men male female pregnant pregnancy smoking alcohol
-    """.split()
+    _words(
+        """
+        lung lungs breast breasts ovary ovaries ovarian prostate prostatic colon colorectal
+        rectal liver hepatic kidney kidneys renal brain cerebral heart skin bone bones blood
+        muscle muscles nerve nerves spinal spine thyroid pancreas pancreatic stomach gastric
+        bladder cervix cervical uterus uterine endometrial testis testicular eye eyes retina ear
+        throat larynx chest abdomen bowel intestine intestinal esophagus oesophagus skull limb
+        limbs arm leg hand foot calcium potassium sodium chloride magnesium iron zinc phosphate
+        copper iodine glucose insulin vitamin cholesterol protein hormone enzyme acid cancer
+        cancers virus viral bacteria bacterial fungal infection sepsis fever pain dose doses
+        tablet injection intravenous oral sensory motor autonomic proximal distal child children
+        infant adult adults elderly women men male female pregnant pregnancy smoking alcohol
+        """
+    )
 )
 """Lower-case word forms that are key terms whatever their shape."""
 _AUX_RE = re.compile(
@@ -113,6 +122,8 @@ _POST_POSITIVE = frozenset({"absent", "lacking"})
 
 @dataclass(frozen=True)
 class SupportResult:
+    """Outcome of one check; ``reasons`` lists penalties and failures (empty when clean)."""
+
     supported: bool
     score: float
     best_source_sentence: str
@@ -145,7 +156,8 @@ def _negations(text: str) -> tuple[int, list[tuple[str, ...]]]:
     """Number of negation words in ``text`` and, for each, its scope (stemmed words)."""
     toks = tokens(text)
     content = [
-        (i, stem(t)) for i, t in enumerate(toks)
+        (i, stem(t))
+        for i, t in enumerate(toks)
         if t not in STOP_WORDS and t not in NEGATION_WORDS and len(t) > 1
     ]
     scopes: list[tuple[str, ...]] = []
@@ -167,21 +179,25 @@ class _Source:
 
 
 class SupportChecker:
-    """Deterministic sentence-vs-passage support check (method in the module docstring)."""
+    """Deterministic sentence-vs-passage support check (method in the module docstring).
+
+    ``embed`` maps texts to L2-normalised row vectors (optional; lexical signals only when
+    None). ``threshold`` applies to the final score in [0, 1]; ``embed_weight`` is the share of
+    the cosine in a source's score; ``term_penalty`` is subtracted per key term of the claim
+    missing from the best source.
+    """
 
     def __init__(
         self,
         embed: EmbedFn | None = None,
         threshold: float = 0.75,
         embed_weight: float = 0.4,
-        missing_term_penalty: float = 0.25,
-        misplaced_term_penalty: float = 0.15,
+        term_penalty: float = 0.25,
     ) -> None:
         self.embed = embed
         self.threshold = threshold
         self.embed_weight = embed_weight
-        self.missing_term_penalty = missing_term_penalty
-        self.misplaced_term_penalty = misplaced_term_penalty
+        self.term_penalty = term_penalty
 
     # ---------------------------------------------------------------- helpers
 
@@ -199,7 +215,7 @@ class SupportChecker:
 
     def check(self, sentence: str, passage: str) -> SupportResult:
         """Decide whether ``passage`` supports ``sentence``."""
-        claim = strip_citation_markers(sentence)
+        claim = strip_citation_markers(sentence, trailing_numbers=False)
         claim_words = set(content_words(claim))
         if not claim_words:
             return SupportResult(False, 0.0, "", ("claim has no content words",))
@@ -215,8 +231,8 @@ class SupportChecker:
         if self.embed is not None:
             vecs = np.asarray(self.embed([claim] + [s.text for s in sources]), dtype=float)
             cos = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
-            w = self.embed_weight
-            scores = [(1 - w) * lex + w * float(c) for lex, c in zip(lexical, cos, strict=True)]
+            ew = self.embed_weight
+            scores = [(1 - ew) * lex + ew * float(c) for lex, c in zip(lexical, cos, strict=True)]
         best_i = max(range(len(sources)), key=lambda i: (scores[i], -len(sources[i].text)))
         best = sources[best_i]
         score = scores[best_i]
@@ -227,10 +243,10 @@ class SupportChecker:
             if weight[w] < 2:
                 continue
             if w not in passage_words:
-                score -= self.missing_term_penalty
+                score -= self.term_penalty
                 reasons.append(f"term not in passage: {w}")
             elif w not in best.words:
-                score -= self.misplaced_term_penalty
+                score -= self.term_penalty
                 reasons.append(f"term not in best source sentence: {w}")
 
         hard_fail = False
@@ -273,17 +289,21 @@ class LabelledPair:
 
 _ENTITY_CLASSES: tuple[frozenset[str], ...] = (
     frozenset(
-        """lung lungs breast breasts ovary ovaries ovarian prostate colon liver kidney kidneys
-        brain heart skin bone thyroid pancreas pancreatic stomach bladder bronchial thymus
-        cervix uterus""".split()
+        _words(
+            """
+            lung lungs breast breasts ovary ovaries ovarian prostate colon liver kidney kidneys
+            brain heart skin bone thyroid pancreas pancreatic stomach bladder bronchial thymus
+            cervix uterus
+            """
+        )
     ),
-    frozenset("calcium potassium sodium chloride magnesium iron zinc phosphate".split()),
-    frozenset("proximal distal".split()),
-    frozenset("sensory motor autonomic".split()),
+    frozenset(_words("calcium potassium sodium chloride magnesium iron zinc phosphate")),
+    frozenset(_words("proximal distal")),
+    frozenset(_words("sensory motor autonomic")),
 )
-_SWAP_SUFFIXES = (
-    "pathy", "pathies", "oma", "omas", "itis", "osis", "emia", "ium", "plasm", "trophy", "phagy",
-    "exia", "axia", "clonus", "tonia", "amide", "oline", "globulin", "steroids", "cytes",
+_SWAP_SUFFIXES = _words(
+    "pathy pathies oma omas itis osis emia ium plasm trophy phagy exia axia clonus tonia amide "
+    "oline globulin steroids cytes"
 )
 _NUM_RE = re.compile(r"(?<![\w.,])\d+(?:\.\d+)?(?![\w]|\.\d)")
 _WORD_RE = re.compile(r"[^\W\d_][^\W\d_-]*")
@@ -296,13 +316,16 @@ def _perturb_number(claim: str, passage: str, rng: random.Random) -> str | None:
     m = rng.choice(matches)
     taken = {number_value(n) for n in numbers(passage)}
     old = m.group()
+    percent = claim[m.end() : m.end() + 1] == "%"
     if "." in old:
         whole, frac = old.split(".")
         options = [f"{int(whole) + d}.{frac}" for d in (1, 2, 3, 5)]
     else:
         n = int(old)
         options = [str(v) for v in (n + 1, n + 2, n * 2 + 3, n + 10, n + 25) if v >= 0]
-    options = [o for o in options if o not in taken and o != old]
+    options = [
+        o for o in options if o not in taken and o != old and not (percent and float(o) > 100)
+    ]
     if not options:
         return None
     return claim[: m.start()] + rng.choice(options) + claim[m.end() :]
@@ -333,18 +356,25 @@ def _entity_class(word: str, vocab: set[str]) -> set[str]:
     for suf in _SWAP_SUFFIXES:
         if lw.endswith(suf) and len(lw) >= len(suf) + 3:
             return {
-                v for v in vocab
-                if v.islower() and v.endswith(suf) and len(v) >= len(suf) + 3
-                and stem(v) != stem(lw) and lw not in v and v not in lw
+                v
+                for v in vocab
+                if v.islower()
+                and v.endswith(suf)
+                and len(v) >= len(suf) + 3
+                and stem(v) != stem(lw)
+                and lw not in v
+                and v not in lw
             }
     return set()
 
 
 def _perturb_entity(claim: str, vocab: set[str], rng: random.Random) -> str | None:
-    claim_lower = set(w.lower() for w in _WORD_RE.findall(claim))
+    claim_stems = {stem(w.lower()) for w in _WORD_RE.findall(claim)}
     options = []
     for m in _WORD_RE.finditer(claim):
-        alts = sorted(a for a in _entity_class(m.group(), vocab) if a.lower() not in claim_lower)
+        alts = sorted(
+            a for a in _entity_class(m.group(), vocab) if stem(a.lower()) not in claim_stems
+        )
         if alts:
             options.append((m, alts))
     if not options:
@@ -395,7 +425,8 @@ def build_labelled_pairs(source_texts: list[str], seed: int) -> list[LabelledPai
                 pairs.append(LabelledPair(new, passage, False, kind))
 
         others = [
-            c for (t2, i2, c, _) in items
+            c
+            for (t2, i2, c, _) in items
             if (t2 != t if len(source_texts) > 1 else abs(i2 - i) > 3)
             and normalise(c) not in normalise(passage)
         ]
@@ -404,7 +435,13 @@ def build_labelled_pairs(source_texts: list[str], seed: int) -> list[LabelledPai
     return pairs
 
 
-def balanced_accuracy(checker: SupportChecker, pairs: Sequence[LabelledPair]) -> float:
+class Checker(Protocol):
+    """Anything with a ``check(sentence, passage) -> SupportResult`` method."""
+
+    def check(self, sentence: str, passage: str) -> SupportResult: ...
+
+
+def balanced_accuracy(checker: Checker, pairs: Sequence[LabelledPair]) -> float:
     """Mean of recall on supported pairs and recall on unsupported pairs."""
     pos = [p for p in pairs if p.supported]
     neg = [p for p in pairs if not p.supported]

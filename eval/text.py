@@ -53,6 +53,8 @@ Only the standard library is used. Every helper is pure and documented here:
     Removes bracketed markers (``[2]``, ``[1, 3]``), single footnote digits glued to a word
     (``diagnosis1.``) and trailing reference numbers standing before the final stop
     (``"... gravis 1."`` -> ``"... gravis."``, ``"... cancer 6, 2"`` -> ``"... cancer"``).
+    The last rule (off with ``trailing_numbers=False``) removes any 1-3 digit number(s) ending a
+    sentence after a word, so it would also remove a genuine ``"... a dose of 50."``.
 """
 
 from __future__ import annotations
@@ -60,7 +62,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-STOP_WORDS: frozenset[str] = frozenset(
+
+def _words(s: str) -> frozenset[str]:
+    return frozenset(s.split())
+
+
+STOP_WORDS: frozenset[str] = _words(
     """
     a about above after again against all also am an and any are as at be because been before
     being below between both but by can could did do does doing down during each either etc
@@ -70,31 +77,27 @@ STOP_WORDS: frozenset[str] = frozenset(
     them then there these they this those through thus to too under until up upon us very via
     was we were what when where whether which while who whom whose why will with within would
     you your yours
-    """.split()
+    """
 )
 """Small English stop list. Negation words are intentionally absent."""
 
-NEGATION_WORDS: frozenset[str] = frozenset(
-    {"not", "no", "never", "without", "absent", "none", "neither", "nor", "non", "lack",
-     "lacks", "lacking", "cannot"}
+NEGATION_WORDS: frozenset[str] = _words(
+    "not no never without absent none neither nor non lack lacks lacking cannot"
 )
 """Words that flip the polarity of a statement (used by the support checker)."""
 
-ABBREVIATIONS: frozenset[str] = frozenset(
-    {"e.g", "i.e", "dr", "drs", "mr", "mrs", "ms", "prof", "st", "vs", "v", "al", "fig", "figs",
-     "approx", "ca", "cf", "no", "nos", "vol", "resp", "ref", "refs", "eq", "incl", "min",
-     "max", "jr", "sr", "viz", "mt"}
+ABBREVIATIONS: frozenset[str] = _words(
+    "e.g i.e dr drs mr mrs ms prof st vs v al fig figs approx ca cf no nos vol resp ref refs eq "
+    "incl min max jr sr viz mt"
 )
 """Words (lower-case, without their final point) after which a point does not end a sentence."""
 
+_SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2032"
+_DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb"
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _QUOTES = str.maketrans(
-    {
-        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-        "\u00ab": '"', "\u00bb": '"',
-        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
-        "\u2015": "-", "\u2212": "-", "\ufe58": "-", "\ufe63": "-", "\uff0d": "-",
-    }
+    _SINGLE_QUOTES + _DOUBLE_QUOTES + _DASHES,
+    "'" * len(_SINGLE_QUOTES) + '"' * len(_DOUBLE_QUOTES) + "-" * len(_DASHES),
 )
 _WS_RE = re.compile(r"\s+")
 # A single digit glued to a lower-case word: a footnote marker ("diagnosis1.", "neuropathy2").
@@ -104,18 +107,22 @@ _TRAILING_REF_RE = re.compile(r"(?<=[^\W\d_]|\))\s+\d{1,3}(?:\s*,\s*\d{1,3})*\s*
 _PERCENT_RE = re.compile(r"(\d)\s*(?:%|\bper\s?cent\b)")
 _TOKEN_RE = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?%?(?![^\W_]|\.\d)|[^\W_]+")
 
-_UNITS: dict[str, str] = {
-    "year": "year", "years": "year", "yr": "year", "yrs": "year",
-    "month": "month", "months": "month", "mo": "month",
-    "week": "week", "weeks": "week", "wk": "week", "wks": "week",
-    "day": "day", "days": "day",
-    "hour": "hour", "hours": "hour", "hr": "hour", "hrs": "hour", "h": "hour",
-    "minute": "minute", "minutes": "minute", "mins": "minute",
-    "second": "second", "seconds": "second", "sec": "second", "secs": "second",
-    "mg": "mg", "g": "g", "kg": "kg", "mcg": "mcg", "\u00b5g": "mcg", "ug": "mcg", "ng": "ng",
-    "ml": "ml", "dl": "dl", "mmol": "mmol", "meq": "meq", "iu": "iu", "unit": "unit",
-    "units": "unit", "cm": "cm", "mm": "mm", "mmhg": "mmhg", "bpm": "bpm",
+_UNIT_FORMS = {
+    "year": "year years yr yrs",
+    "month": "month months mo",
+    "week": "week weeks wk wks",
+    "day": "day days",
+    "hour": "hour hours hr hrs h",
+    "minute": "minute minutes mins",
+    "second": "second seconds sec secs",
+    "mcg": "mcg \u00b5g \u03bcg ug",
+    "unit": "unit units",
+    "mg": "mg", "g": "g", "kg": "kg", "ng": "ng", "ml": "ml", "dl": "dl", "mmol": "mmol",
+    "meq": "meq", "iu": "iu", "cm": "cm", "mm": "mm", "mmhg": "mmhg", "bpm": "bpm",
     "times": "times",
+}  # fmt: skip
+_UNITS: dict[str, str] = {
+    form: unit for unit, forms in _UNIT_FORMS.items() for form in forms.split()
 }
 _UNIT_ALT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
 _NUMBER_RE = re.compile(
@@ -137,18 +144,14 @@ def stem(word: str) -> str:
     w = word
     if w.endswith("ies") and len(w) > 4:
         w = w[:-3] + "y"
-    elif w.endswith("sses"):
-        w = w[:-2]
-    elif w.endswith("es") and w[:-2].endswith(("s", "x", "z", "ch", "sh")):
+    elif w.endswith("sses") or (w.endswith("es") and w[:-2].endswith(("s", "x", "z", "ch", "sh"))):
         w = w[:-2]
     elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
         w = w[:-1]
-    if w.endswith("ing") and len(w) - 3 >= 4:
-        w = w[:-3]
-    elif w.endswith("ed") and len(w) - 2 >= 4:
-        w = w[:-2]
-    elif w.endswith("ly") and len(w) - 2 >= 5:
-        w = w[:-2]
+    for suffix, keep in (("ing", 4), ("ed", 4), ("ly", 5)):
+        if w.endswith(suffix) and len(w) - len(suffix) >= keep:
+            w = w[: -len(suffix)]
+            break
     if w.endswith("e") and len(w) - 1 >= 4:
         w = w[:-1]
     return w
@@ -206,11 +209,13 @@ def number_value(n: str) -> str:
     return n.split(" ")[0].rstrip("%")
 
 
-def strip_citation_markers(s: str) -> str:
-    """Remove ``[n]`` markers, glued footnote digits and trailing reference numbers."""
+def strip_citation_markers(s: str, trailing_numbers: bool = True) -> str:
+    """Remove ``[n]`` markers, glued footnote digits and (optionally) trailing reference
+    numbers."""
     s = _BRACKET_MARKER_RE.sub("", s)
     s = _strip_footnotes(s)
-    s = _TRAILING_REF_RE.sub(r"\1", s.rstrip())
+    if trailing_numbers:
+        s = _TRAILING_REF_RE.sub(r"\1", s.rstrip())
     return s.strip()
 
 

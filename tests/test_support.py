@@ -1,0 +1,261 @@
+"""Tests for eval.support: the deterministic support checker and its labelled pairs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eval.support import (
+    LabelledPair,
+    SupportChecker,
+    SupportResult,
+    balanced_accuracy,
+    build_labelled_pairs,
+    key_terms,
+)
+
+SOURCES = sorted((Path(__file__).resolve().parents[1] / "data" / "sources").glob("*.txt"))
+
+PASSAGE = (
+    "Paraneoplastic syndrome is caused by hormones secreted by tumour cells. "
+    "People with cancer of the lungs, ovaries and breasts are more at risk of the syndrome. "
+    "In a study, 50% of the patients with ovarian epithelial neoplasm also had peripheral "
+    "neuropathy2. LEMS is characterized by antibodies against voltage-gated calcium channels, "
+    "which decrease calcium influx into the nerve terminal [3]. Although there was no "
+    "spontaneous recovery of neuropathy, its severity reduced with treatment of the cancer. "
+    "Autoantibodies are absent in some patients with seronegative sensory neuropathy. "
+    "Within 2 years of a cancer diagnosis, a new neuropathy may be paraneoplastic 4."
+)
+
+CHECKER = SupportChecker()
+
+
+def supported(claim: str, passage: str = PASSAGE, checker: SupportChecker = CHECKER) -> bool:
+    return checker.check(claim, passage).supported
+
+
+# ----------------------------------------------------------------------------- supported
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Paraneoplastic syndrome is caused by hormones secreted by tumour cells.",
+        # footnote digit and [n] marker removed, or kept
+        "In a study, 50% of the patients with ovarian epithelial neoplasm also had peripheral "
+        "neuropathy.",
+        "LEMS is characterized by antibodies against voltage-gated calcium channels, which "
+        "decrease calcium influx into the nerve terminal.",
+        "LEMS is characterized by antibodies against voltage-gated calcium channels [1].",
+        "Within 2 years of a cancer diagnosis, a new neuropathy may be paraneoplastic.",
+        "Although there was no spontaneous recovery of neuropathy, its severity reduced with "
+        "treatment of the cancer.",
+        "Autoantibodies are absent in some patients with seronegative sensory neuropathy.",
+    ],
+)
+def test_verbatim_and_near_verbatim_supported(claim: str) -> None:
+    result = CHECKER.check(claim, PASSAGE)
+    assert isinstance(result, SupportResult)
+    assert result.supported, result.reasons
+    assert result.score >= CHECKER.threshold
+    assert result.best_source_sentence
+
+
+def test_light_paraphrase_supported() -> None:
+    assert supported("In LEMS, antibodies target voltage-gated calcium channels.")
+    assert supported(
+        "Peripheral neuropathy was found in 50% of patients with ovarian epithelial neoplasm."
+    )
+    assert supported("Hormones secreted by tumour cells cause paraneoplastic syndrome.")
+
+
+# ----------------------------------------------------------------------------- perturbations
+
+
+@pytest.mark.parametrize(
+    ("kind", "claim"),
+    [
+        (
+            "number",
+            "In a study, 60% of the patients with ovarian epithelial neoplasm also had "
+            "peripheral neuropathy.",
+        ),
+        ("number", "Within 3 years of a cancer diagnosis, a new neuropathy may be paraneoplastic."),
+        ("negation", "Paraneoplastic syndrome is not caused by hormones secreted by tumour cells."),
+        (
+            "negation",
+            "Although there was spontaneous recovery of neuropathy, its severity reduced "
+            "with treatment of the cancer.",
+        ),
+        (
+            "negation",
+            "Autoantibodies are present in some patients with seronegative sensory neuropathy.",
+        ),
+        (
+            "negation",
+            "LEMS is never characterized by antibodies against voltage-gated calcium channels.",
+        ),
+        (
+            "entity",
+            "In a study, 50% of the patients with breast epithelial neoplasm also had "
+            "peripheral neuropathy.",
+        ),
+        (
+            "entity",
+            "LEMS is characterized by antibodies against voltage-gated potassium channels, "
+            "which decrease calcium influx into the nerve terminal.",
+        ),
+        ("entity", "Paraneoplastic syndrome is caused by hormones secreted by thymoma cells."),
+        (
+            "unrelated",
+            "Metformin lowers blood glucose in type 2 diabetes by reducing hepatic glucose output.",
+        ),
+        ("unrelated", "The condition was dramatically improved by administering cyclophosphamide."),
+    ],
+)
+def test_perturbations_unsupported(kind: str, claim: str) -> None:
+    result = CHECKER.check(claim, PASSAGE)
+    assert not result.supported, (kind, result)
+    assert result.reasons
+
+
+def test_reasons_name_the_failure() -> None:
+    r = CHECKER.check(
+        "Within 3 years of a cancer diagnosis, a new neuropathy may be paraneoplastic.", PASSAGE
+    )
+    assert any("number" in x and "3" in x for x in r.reasons)
+    r = CHECKER.check(
+        "Paraneoplastic syndrome is not caused by hormones secreted by tumour cells.", PASSAGE
+    )
+    assert any("negation" in x for x in r.reasons)
+
+
+def test_entity_borrowed_from_neighbour_sentence_unsupported() -> None:
+    # "breasts" occurs in the passage, but not in the sentence about the study
+    claim = (
+        "In a study, 50% of the patients with breasts epithelial neoplasm also had "
+        "peripheral neuropathy."
+    )
+    assert not supported(claim)
+
+
+def test_merge_of_two_adjacent_sentences_supported() -> None:
+    claim = (
+        "LEMS antibodies decrease calcium influx into the nerve terminal, and there was no "
+        "spontaneous recovery of neuropathy."
+    )
+    assert supported(claim)
+
+
+def test_key_terms() -> None:
+    keys = key_terms("LEMS in small cell lung cancer affects calcium channels in 2% of Patients.")
+    assert {"lem", "lung", "cancer", "calcium", "2%", "patient"} <= keys
+    assert "channel" not in keys and "small" not in keys
+
+
+def test_supports_convenience() -> None:
+    passages = [
+        "Paraneoplastic syndrome is caused by hormones secreted by tumour cells.",
+        "LEMS is characterized by antibodies against voltage-gated calcium channels.",
+    ]
+    assert CHECKER.supports(
+        "LEMS is characterized by antibodies against voltage-gated calcium channels.", passages
+    )
+    assert not CHECKER.supports(
+        "LEMS is characterized by antibodies against voltage-gated sodium channels.", passages
+    )
+    assert not CHECKER.supports("Paraneoplastic syndrome is caused by hormones.", [])
+
+
+def test_empty_claim_unsupported() -> None:
+    assert not supported("[1]")
+    assert not supported("It is.")
+
+
+# ----------------------------------------------------------------------------- embeddings
+
+
+def hashing_embed(texts: list[str]) -> np.ndarray:
+    """Deterministic bag-of-words embedding, L2-normalised rows (stands in for a model)."""
+    out = np.zeros((len(texts), 256))
+    for i, t in enumerate(texts):
+        for w in re.findall(r"[a-z0-9]+", t.lower()):
+            out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % 256] += 1.0
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms == 0, 1.0, norms)
+
+
+def test_checker_with_embeddings() -> None:
+    checker = SupportChecker(embed=hashing_embed)
+    ok = "Paraneoplastic syndrome is caused by hormones secreted by tumour cells."
+    assert supported(ok, checker=checker)
+    assert checker.check(ok, PASSAGE).score == pytest.approx(1.0)
+    assert not supported(
+        "Paraneoplastic syndrome is not caused by hormones secreted by tumour cells.",
+        checker=checker,
+    )
+    assert not supported(
+        "Within 3 years of a cancer diagnosis, a new neuropathy may be paraneoplastic.",
+        checker=checker,
+    )
+    assert not supported("Metformin lowers blood glucose in type 2 diabetes.", checker=checker)
+
+
+# ----------------------------------------------------------------------------- labelled pairs
+
+INLINE_SOURCES = [
+    PASSAGE,
+    "Lambert-Eaton myasthenic syndrome occurs in about 3% of patients with small cell lung "
+    "cancer. Treatment of paraneoplastic muscle weakness focuses on the underlying malignancy "
+    "and on immunosuppressive therapies. Symptoms do not always improve after the tumour is "
+    "removed. Paraneoplastic necrotizing myopathy is a rare entity with rapidly progressive "
+    "proximal muscle weakness. Neuromyotonia is associated with antibodies against "
+    "voltage-gated potassium channels in patients with thymoma.",
+]
+
+
+def test_build_labelled_pairs_kinds_labels_and_determinism() -> None:
+    pairs = build_labelled_pairs(INLINE_SOURCES, seed=7)
+    assert pairs == build_labelled_pairs(INLINE_SOURCES, seed=7)
+    kinds = Counter(p.kind for p in pairs)
+    assert set(kinds) == {"verbatim", "number", "negation", "entity", "unrelated"}
+    for p in pairs:
+        assert isinstance(p, LabelledPair)
+        assert p.supported == (p.kind == "verbatim")
+        if p.kind == "verbatim":
+            assert p.claim.rstrip(".") in p.passage.replace("neuropathy2.", "neuropathy.")
+        else:
+            assert p.claim not in p.passage
+    assert balanced_accuracy(CHECKER, pairs) >= 0.85
+
+
+class _AlwaysSupported:
+    def check(self, sentence: str, passage: str) -> SupportResult:
+        return SupportResult(True, 1.0, passage, ())
+
+
+def test_balanced_accuracy_of_trivial_checker_is_half() -> None:
+    pairs = build_labelled_pairs(INLINE_SOURCES, seed=0)
+    assert balanced_accuracy(_AlwaysSupported(), pairs) == 0.5
+    with pytest.raises(ValueError):
+        balanced_accuracy(CHECKER, [p for p in pairs if p.supported])
+
+
+@pytest.mark.skipif(len(SOURCES) < 2, reason="needs the two source files in data/sources")
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_balanced_accuracy_on_real_sources(seed: int) -> None:
+    texts = [p.read_text(encoding="utf-8") for p in SOURCES]
+    pairs = build_labelled_pairs(texts, seed=seed)
+    kinds = Counter(p.kind for p in pairs)
+    assert kinds["verbatim"] >= 30 and kinds["negation"] >= 20 and kinds["entity"] >= 10
+    assert balanced_accuracy(SupportChecker(embed=None), pairs) >= 0.85
+    # every verbatim pair is supported, and each perturbation kind is mostly caught
+    for kind in kinds:
+        subset = [p for p in pairs if p.kind == kind]
+        correct = sum(CHECKER.check(p.claim, p.passage).supported == p.supported for p in subset)
+        assert correct / len(subset) >= (1.0 if kind == "verbatim" else 0.8), kind
