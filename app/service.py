@@ -53,6 +53,6 @@ class Citewise:
         from app.extractive import ExtractiveAnswerer
 
         answerer = ExtractiveAnswerer(
-            self.index.retriever(), self.embedder, self.settings.abstain_threshold,
+            self.index.retriever(), self.settings.abstain_threshold,
             self.settings.max_answer_sentences)
         return answerer.answer(question.strip(), k or self.settings.top_k, doc_ids)

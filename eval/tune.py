@@ -31,7 +31,7 @@ def load_gold(path: Path) -> list[dict]:
 
 def best_scores(service: Citewise, gold: list[dict], k: int) -> list[dict]:
     retriever = service.index.retriever()
-    answerer = ExtractiveAnswerer(retriever, service.embedder, abstain_threshold=-1.0,
+    answerer = ExtractiveAnswerer(retriever, abstain_threshold=-1.0,
                                   max_sentences=service.settings.max_answer_sentences)
     rows = []
     for q in gold:
@@ -39,7 +39,7 @@ def best_scores(service: Citewise, gold: list[dict], k: int) -> list[dict]:
         texts = [h.chunk.text for h in hits]
         quotes = [s["quote"] for s in q["sources"]]
         answer = answerer.answer(q["question"], k)
-        cands = candidates(list(answer.hits))
+        cands = candidates(list(answer.hits), q["question"])
         best = answer.sentences[0].score if answer.sentences else -1.0
         answer_hit = any(quote_in(c.quote, qt) or quote_in(qt, c.quote)
                          for c in answer.citations for qt in quotes) if quotes else None

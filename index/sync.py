@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.store import Index
-from ingest.chunking import chunk_document
+from ingest.chunking import chunk_document, chunk_sentences
 from ingest.clean import clean, content_hash, repeated_lines
 from ingest.errors import LoadError, SourcesError
 from ingest.loaders import Block, is_supported, load
-from ingest.types import Chunk, SourceDoc
+from ingest.types import Chunk, Sentence, SourceDoc
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +122,18 @@ def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
             continue
         docs.append((doc, hashlib.sha256(doc.text.encode()).hexdigest()))
 
-    stored_ids = index.vectors.ids()
+    stored_ids = index.vectors.chunk_ids()
     wanted_ids: set[str] = set()
     for doc_id in known:
         wanted_ids.update(manifest.chunk_ids(doc_id))
-    orphans = stored_ids - wanted_ids
+    orphans = (stored_ids | index.vectors.sentence_chunk_ids()) - wanted_ids
     if orphans:
-        log.info("removing %d orphan vectors left by an interrupted run", len(orphans))
+        log.info("removing %d orphan chunks left by an interrupted run", len(orphans))
         index.vectors.delete(sorted(orphans))
         stored_ids -= orphans
 
     # Which documents need (re)embedding.
-    todo: list[tuple[SourceDoc, str, list[Chunk]]] = []
+    todo: list[tuple[SourceDoc, str, list[Chunk], list[Sentence]]] = []
     for doc, clean_hash in docs:
         record = known.get(doc.doc_id)
         complete = record is not None and set(manifest.chunk_ids(doc.doc_id)) <= stored_ids
@@ -141,19 +141,26 @@ def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
             summary.unchanged.append(doc.doc_id)
             continue
         chunks = chunk_document(doc, index.embedder.count_tokens, index.chunker)
-        todo.append((doc, clean_hash, chunks))
+        todo.append((doc, clean_hash, chunks, chunk_sentences(chunks)))
         (summary.updated if record is not None else summary.added).append(doc.doc_id)
 
-    to_embed = [c for _, _, chunks in todo for c in chunks if c.id not in stored_ids]
-    vectors = _embed(index, to_embed, progress)
-    summary.chunks_embedded = len(to_embed)
-    by_id = {c.id: i for i, c in enumerate(to_embed)}
+    # Chunks already stored (same id = same document, place and text) are not re-embedded.
+    new_chunks = [c for _, _, chunks, _ in todo for c in chunks if c.id not in stored_ids]
+    new_ids = {c.id for c in new_chunks}
+    new_sentences = [s for *_, sentences in todo for s in sentences if s.chunk_id in new_ids]
+    vectors = _embed(index, [c.embed_text() for c in new_chunks]
+                     + [s.embed_text for s in new_sentences], progress)
+    summary.chunks_embedded = len(new_chunks)
+    row = {c.id: i for i, c in enumerate(new_chunks)}
+    sentence_row = {s.id: len(new_chunks) + i for i, s in enumerate(new_sentences)}
 
-    for doc, clean_hash, chunks in todo:
-        new = [c for c in chunks if c.id in by_id]
+    for doc, clean_hash, chunks, sentences in todo:
+        new = [c for c in chunks if c.id in new_ids]
         if new:
-            index.vectors.add([c.id for c in new], vectors[[by_id[c.id] for c in new]],
-                              [c.doc_id for c in new])
+            sents = [s for s in sentences if s.chunk_id in new_ids]
+            index.vectors.add([c.id for c in new], vectors[[row[c.id] for c in new]],
+                              [c.doc_id for c in new], sents,
+                              vectors[[sentence_row[s.id] for s in sents]])
         old = set(manifest.chunk_ids(doc.doc_id))
         manifest.put_doc(doc, clean_hash, chunks)
         stale = old - {c.id for c in chunks}
@@ -183,17 +190,16 @@ def _in_scope(path: Path, sources_dir: Path, paths: list[Path] | None) -> bool:
     return any(p == r.absolute() or r.absolute() in p.parents for r in roots)
 
 
-def _embed(index: Index, chunks: list[Chunk], progress: bool):
+def _embed(index: Index, texts: list[str], progress: bool):
     import numpy as np
 
-    if not chunks:
+    if not texts:
         return np.zeros((0, index.embedder.dim), dtype=np.float32)
-    texts = [c.embed_text() for c in chunks]
     if not progress:
         return index.embedder.embed_documents(texts)
     from tqdm import tqdm
 
-    with tqdm(total=len(texts), desc="embedding", unit="chunk") as bar:
+    with tqdm(total=len(texts), desc="embedding chunks and sentences", unit="text") as bar:
         return index.embedder.embed_documents(texts, progress=bar.update)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest.sentences import split_sentences
-from ingest.types import Chunk, SourceDoc
+from ingest.types import Chunk, Sentence, SourceDoc
 
 TokenCounter = Callable[[str], int]
 
@@ -110,3 +110,18 @@ def _pack(text: str, spans: list[tuple[int, int]], count: TokenCounter, budget: 
             k -= 1
         i = k
     return chunks
+
+
+def chunk_sentences(chunks: list[Chunk]) -> list[Sentence]:
+    """The sentences of each chunk, except list lead-ins ("... include:"), which say nothing
+    on their own. Sentences are embedded bare: context made list items all look alike."""
+    out: list[Sentence] = []
+    for chunk in chunks:
+        for i, (s, e) in enumerate(split_sentences(chunk.text)):
+            text = chunk.text[s:e]
+            if text.endswith(":"):
+                continue
+            bare = text[2:] if text.startswith("• ") else text
+            out.append(Sentence(f"{chunk.id}:{i}", chunk.id, chunk.doc_id, chunk.start + s,
+                                chunk.start + e, text, bare))
+    return out

@@ -48,3 +48,19 @@ class Chunk:
         """The text the embedder sees: the heading path for context, then the passage."""
         context = " > ".join(self.heading_path)
         return f"{context}\n{self.text}" if context else self.text
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a chunk, embedded on its own so answers can pick exact sentences.
+
+    `embed_text` is what the embedder sees: the sentence without its list bullet.
+    """
+
+    id: str
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    embed_text: str
