@@ -5,9 +5,8 @@
    is embedded here).
 2. Candidates are those sentences, each kept once (chunks overlap). List lead-ins
    ("... include:") are not candidates.
-   A candidate's score is its similarity minus `RESTATEMENT_PENALTY` times the share of its
-   content words that are already in the question: a sentence that only restates the
-   question ("The etiology of X is complex") should not outrank one that answers it.
+   That score is the cosine similarity less a penalty for restating the question (see
+   `index.hybrid`).
 3. If the best candidate's similarity is below `abstain_threshold`, abstain with
    "The sources don't cover this." The threshold is calibrated on the gold set
    (`python -m eval.tune`).
@@ -25,9 +24,6 @@ from dataclasses import dataclass
 
 from app.answer import Answer, AnswerSentence, Citation
 from index.hybrid import Hit, Retriever
-from index.lexical import tokenize
-
-RESTATEMENT_PENALTY = 0.2
 
 
 @dataclass(frozen=True)
@@ -43,15 +39,8 @@ class Candidate:
         return self.text[2:] if self.text.startswith("• ") else self.text
 
 
-def restatement(sentence: str, question_words: set[str]) -> float:
-    """Share of the sentence's content words that the question already has."""
-    words = set(tokenize(sentence))
-    return len(words & question_words) / len(words) if words else 1.0
-
-
-def candidates(hits: list[Hit], question: str) -> list[Candidate]:
+def candidates(hits: list[Hit]) -> list[Candidate]:
     """Scored sentences of the retrieved chunks, first occurrence only, best first."""
-    question_words = set(tokenize(question))
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     for hit in hits:
@@ -62,8 +51,7 @@ def candidates(hits: list[Hit], question: str) -> list[Candidate]:
                 continue
             seen.add(key)
             text = chunk.text[s.start - chunk.start:s.end - chunk.start]
-            score = s.score - RESTATEMENT_PENALTY * restatement(text, question_words)
-            out.append(Candidate(hit, s.start, s.end, text, score))
+            out.append(Candidate(hit, s.start, s.end, text, s.score))
     return sorted(out, key=lambda c: -c.score)
 
 
@@ -95,7 +83,7 @@ class ExtractiveAnswerer:
         t0 = time.perf_counter()
         hits = self.retriever.search(question, k, doc_ids)
         t1 = time.perf_counter()
-        chosen = select(candidates(hits, question), self.threshold, self.max_sentences, self.margin)
+        chosen = select(candidates(hits), self.threshold, self.max_sentences, self.margin)
         citations: list[Citation] = []
         sentences: list[AnswerSentence] = []
         for cand in chosen:

@@ -39,7 +39,7 @@ def best_scores(service: Citewise, gold: list[dict], k: int) -> list[dict]:
         texts = [h.chunk.text for h in hits]
         quotes = [s["quote"] for s in q["sources"]]
         answer = answerer.answer(q["question"], k)
-        cands = candidates(list(answer.hits), q["question"])
+        cands = candidates(list(answer.hits))
         best = answer.sentences[0].score if answer.sentences else -1.0
         answer_hit = any(quote_in(c.quote, qt) or quote_in(qt, c.quote)
                          for c in answer.citations for qt in quotes) if quotes else None

@@ -1,9 +1,12 @@
 """Hybrid retrieval: dense and lexical rankings merged by reciprocal rank fusion.
 
 Dense stage: the question vector fetches the nearest chunks and the nearest sentences;
-every candidate chunk is scored `cos(question, chunk) + max cos(question, sentence of the
-chunk)`. A passage is as relevant as its best sentence, and this beat chunk vectors alone on
-the gold set (see README, "Choices and measurements").
+every candidate chunk is scored `cos(question, chunk) + max answer score of its sentences`.
+A passage is as relevant as its best sentence, and this beat chunk vectors alone on the
+gold set (see README, "Choices and measurements"). A sentence's answer score is its cosine
+to the question minus `RESTATEMENT_PENALTY` times the share of its content words that the
+question already has: "The etiology of X is complex" restates "What causes X?" and should
+not outrank the sentence that answers it.
 
 Fusion: RRF score of a chunk = sum over the rankings it appears in of 1 / (rrf_k + rank),
 rank from 1 (Cormack et al. 2009; rrf_k = 60). It needs no calibration between the two
@@ -18,16 +21,25 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from index.embedder import Embedder
-from index.lexical import BM25Index
+from index.lexical import BM25Index, tokenize
 from index.vectors import VectorStore
 from ingest.types import Chunk
+
+
+RESTATEMENT_PENALTY = 0.2
 
 
 @dataclass(frozen=True)
 class ScoredSentence:
     start: int  # in the document's cleaned text
     end: int
-    score: float  # cosine similarity to the question
+    score: float  # answer score: cosine to the question, less the restatement penalty
+
+
+def restatement(sentence: str, question_words: set[str]) -> float:
+    """Share of the sentence's content words that the question already has."""
+    words = set(tokenize(sentence))
+    return len(words & question_words) / len(words) if words else 1.0
 
 
 @dataclass(frozen=True)
@@ -87,10 +99,13 @@ class HybridRetriever:
 
         candidates = [cid for cid in _unique(near + lexical) if cid in lookup]
         chunk_vecs = self.vectors.chunk_vectors(candidates)
+        question_words = set(tokenize(query))
         sentences: dict[str, list[ScoredSentence]] = {cid: [] for cid in candidates}
         for sv in self.vectors.sentence_vectors(candidates):
-            sentences[sv.chunk_id].append(
-                ScoredSentence(sv.start, sv.end, float(sv.vector @ q)))
+            chunk = lookup[sv.chunk_id]
+            text = chunk.text[sv.start - chunk.start:sv.end - chunk.start]
+            score = float(sv.vector @ q) - RESTATEMENT_PENALTY * restatement(text, question_words)
+            sentences[sv.chunk_id].append(ScoredSentence(sv.start, sv.end, score))
         dense_scores = {
             cid: float(chunk_vecs[cid] @ q) + max((s.score for s in sentences[cid]), default=0.0)
             for cid in candidates if cid in chunk_vecs
@@ -100,7 +115,9 @@ class HybridRetriever:
         fused = rrf([dense, lexical], self.rrf_k)
         dense_pos = {cid: r for r, cid in enumerate(dense, start=1)}
         lex_pos = {cid: r for r, cid in enumerate(lexical, start=1)}
-        ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
+        # Ties (e.g. ranks 1+2 against 2+1) go to the better dense score.
+        ranked = sorted(fused, key=lambda cid: (-fused[cid], -dense_scores.get(cid, 0.0),
+                                                cid))[:k]
         return [
             Hit(lookup[cid], fused[cid], dense_pos.get(cid), dense_scores.get(cid),
                 lex_pos.get(cid), tuple(sorted(sentences.get(cid, []), key=lambda s: s.start)))

@@ -28,13 +28,17 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 
 
 def stem(word: str) -> str:
-    """A deliberately light stemmer: plural and common verb endings only."""
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", "e"),
-                         ("s", "")):
+    """A deliberately light stemmer: plural and verb endings, then a final "e", so that
+    cause / causes / caused and syndrome / syndromes meet."""
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("es", ""), ("s", ""), ("ing", ""),
+                         ("ed", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             if suffix == "s" and word.endswith(("ss", "us", "is")):
                 return word
-            return word[: len(word) - len(suffix)] + repl
+            word = word[: len(word) - len(suffix)] + repl
+            break
+    if word.endswith("e") and len(word) > 4:
+        word = word[:-1]
     return word
 
 

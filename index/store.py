@@ -49,8 +49,8 @@ class Index:
         """Delete everything in the index folder (for `ingest --rebuild`)."""
         for name in (Manifest.FILENAME, Manifest.FILENAME + "-wal", Manifest.FILENAME + "-shm"):
             (index_dir / name).unlink(missing_ok=True)
-        for name in ("chroma", BM25Index.DIRNAME):
-            shutil.rmtree(index_dir / name, ignore_errors=True)
+        ChromaVectors.drop(index_dir / "chroma")
+        shutil.rmtree(index_dir / BM25Index.DIRNAME, ignore_errors=True)
 
     @property
     def lexical(self) -> BM25Index:

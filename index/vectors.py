@@ -55,16 +55,31 @@ class VectorStore(Protocol):
     def count(self) -> int: ...
 
 
+def _client(path: Path):  # -> chromadb.ClientAPI
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path),
+                                     settings=ChromaSettings(anonymized_telemetry=False))
+
+
 class ChromaVectors:
     """Embedded Chroma (`PersistentClient`) in `path`, cosine space."""
 
-    def __init__(self, path: Path, model_name: str, dim: int):
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
+    @staticmethod
+    def drop(path: Path) -> None:
+        """Delete both collections. (Removing the folder instead would break any client
+        this process still holds: Chroma caches one per path.)"""
+        if not path.exists():
+            return
+        client = _client(path)
+        for name in (CHUNKS, SENTENCES):
+            if name in {c.name for c in client.list_collections()}:
+                client.delete_collection(name)
 
-        path.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+    def __init__(self, path: Path, model_name: str, dim: int):
+        self._client = _client(path)
         meta = {"hnsw:space": "cosine", "embedding_model": model_name, "dim": dim}
         self._chunks = self._client.get_or_create_collection(
             CHUNKS, embedding_function=None, metadata=meta)

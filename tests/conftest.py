@@ -1,0 +1,75 @@
+"""Shared fixtures: no network, a fake embedder, a temporary corpus and index."""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.service import Citewise
+from tests.fakes import HashingEmbedder
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCES = ROOT / "data" / "sources"
+QUESTION = "What causes paraneoplastic muscle weakness?"
+
+
+def _is_local(address: object) -> bool:
+    if isinstance(address, tuple):
+        host = str(address[0])
+        if host in {"localhost", ""}:
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return True  # AF_UNIX paths
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any socket connection outside 127.0.0.1, so a hidden download fails loudly."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guard(address: object) -> None:
+        if not _is_local(address):
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+
+    def connect(self: socket.socket, address: object) -> None:
+        guard(address)
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        guard(address)
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Path:
+    """A writable copy of the default corpus."""
+    folder = tmp_path / "sources"
+    shutil.copytree(DEFAULT_SOURCES, folder)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sources: Path) -> Settings:
+    return Settings(sources_dir=sources, index_dir=tmp_path / "index", _env_file=None)
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def service(settings: Settings, embedder: HashingEmbedder) -> Citewise:
+    return Citewise(settings, embedder)

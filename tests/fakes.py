@@ -1,0 +1,57 @@
+"""A deterministic fake embedder for logic tests: bag of hashed words.
+
+Each word (lower-cased, the index's tokenizer) adds +1 or -1 to a few of `dim` positions
+chosen by sha256 of the word (not `hash()`, which is salted per process). Texts that share
+words get a positive cosine; texts that share none are near orthogonal. One can reason
+about its rankings by eye.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import numpy as np
+
+from index.lexical import tokenize
+
+
+class HashingEmbedder:
+    def __init__(self, name: str = "fake-hashing", dim: int = 256, max_tokens: int = 256):
+        self.name = name
+        self._dim = dim
+        self._max_tokens = max_tokens
+        self.calls = 0  # how many texts were embedded
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split()) + 2
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self._dim, dtype=np.float32)
+        for word in tokenize(text):
+            digest = hashlib.sha256(word.encode()).digest()
+            for i in range(3):
+                pos = int.from_bytes(digest[4 * i:4 * i + 4], "little") % self._dim
+                v[pos] += 1.0 if digest[12 + i] % 2 else -1.0
+        norm = np.linalg.norm(v)
+        return v / norm if norm else v
+
+    def embed_documents(self, texts: list[str],
+                        progress: Callable[[int], None] | None = None) -> np.ndarray:
+        self.calls += len(texts)
+        out = np.stack([self._vector(t) for t in texts]) if texts else \
+            np.zeros((0, self._dim), dtype=np.float32)
+        if progress:
+            progress(len(texts))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
