@@ -108,6 +108,9 @@ def _pack(text: str, spans: list[tuple[int, int]], count: TokenCounter, budget: 
         k = j
         while k - 1 > i and count(text[spans[k - 1][0]:spans[j - 1][1]]) <= overlap:
             k -= 1
+        # The next chunk must still reach sentence j, or it would hold no new text.
+        while k < j and count(text[spans[k][0]:spans[j][1]]) > budget:
+            k += 1
         i = k
     return chunks
 

@@ -10,7 +10,7 @@ The rules are general, not tuned to particular sites:
 2. Navigation: short lines ("Recent Posts", "Also Read:") matching navigation phrases,
    short lines repeated inside one document, and lines repeated across documents of the
    corpus (`repeated` argument).
-3. Sections: a heading that is itself meta ("Medical Disclaimer") drops its whole section;
+3. Sections: a disclaimer or policy heading ("Medical Disclaimer") drops its whole section;
    a heading with no body text before the next heading or the end of the document is
    dropped (menus, "Personalize", "Have a follow-up question?" whose body was an advert).
    The document's first line is kept as its title when it looks like a heading.
@@ -57,7 +57,11 @@ _META_PATTERNS = [
     r"\b(?:does not|doesn't|do not|is not (?:meant|intended) to) (?:replace|substitute)\b",
 ]
 _META = re.compile("|".join(_META_PATTERNS), re.IGNORECASE)
-_READER = re.compile(r"\b(?:you|your|yours|we|our|ours|us)\b", re.IGNORECASE)
+# A heading of this kind takes its whole section with it.
+_META_SECTION = re.compile(
+    r"\b(?:disclaimer|editorial|policy|terms of (?:use|service)|privacy|advertisement|"
+    r"sponsored|about the author|comments)\b", re.IGNORECASE)
+_READER = re.compile(r"\b(?:[Yy]ou|[Yy]our|[Yy]ours|[Ww]e|[Oo]ur|[Oo]urs|us)\b")  # not "US"
 _NAVIGATION = re.compile(
     r"^(?:recent|related|popular|latest|more|top) (?:posts|articles|stories|news|reads)\b|"
     r"^(?:also read|read more|see also|read next|you may also like|table of contents|"
@@ -142,7 +146,7 @@ def clean(doc_id: str, path: str, blocks: list[Block], raw_hash: str = "",
             or is_boilerplate(block.text)
         )
         if heading:
-            in_meta_section = boiler
+            in_meta_section = bool(_META_SECTION.search(block.text))
         if boiler or in_meta_section:
             removed.append(block.text)
         else:

@@ -47,6 +47,8 @@ def load(path: Path) -> list[Block]:
     if kind == "pdf":
         return _load_pdf(data)
     text = decode(data)
+    if not text.strip():
+        raise LoadError("file is empty")
     if kind == "html":
         return _load_html(text)
     if kind == "markdown":
@@ -63,7 +65,12 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        # Latin-1 decodes any byte string; accept it only when it yields mostly printable text.
+        # A few bad bytes in UTF-8 text: keep the text, replace only those bytes.
+        text = data.decode("utf-8-sig", errors="replace")
+        if text.count("\ufffd") <= max(3, len(text) // 1000):
+            return text
+        # Otherwise Latin-1, which decodes any byte string; accept it only when it yields
+        # mostly printable text.
         text = data.decode("latin-1")
         printable = sum(ch.isprintable() or ch.isspace() for ch in text)
         if printable / max(len(text), 1) < 0.95:
@@ -93,20 +100,34 @@ _MD_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(.+?)\1")
 def _load_markdown(text: str) -> list[Block]:
     blocks: list[Block] = []
     in_code = False
+    para: list[str] = []
+
+    def flush() -> None:
+        if para:
+            blocks.append(_line_block(" ".join(para)))
+            para.clear()
+
     for line in text.splitlines():
         if line.strip().startswith("```"):
+            flush()
             in_code = not in_code
             continue
         if in_code or not line.strip() or line.strip() in {"---", "***"}:
+            flush()
             continue
         line = _MD_IMAGE.sub(r"\1", line)
         line = _MD_LINK.sub(r"\1", line)
         line = _MD_EMPHASIS.sub(r"\2", line)
         heading = _MD_HEADING.match(line)
         if heading:
+            flush()
             blocks.append(Block(heading.group(2), "heading", len(heading.group(1))))
-        else:
+        elif _BULLET.match(line):
+            flush()
             blocks.append(_line_block(line))
+        else:
+            para.append(line.strip())  # a hard-wrapped paragraph is one block
+    flush()
     return [b for b in blocks if b.text]
 
 
@@ -126,10 +147,10 @@ def _load_html(text: str) -> list[Block]:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     body = soup.body or soup
     for el in body.find_all(_HTML_BLOCKS):
-        # Take text from the innermost block elements only, so nothing is read twice.
-        if el.find(_HTML_BLOCKS):
-            continue
-        words = el.get_text(" ", strip=True)
+        # Each block contributes its own text, not that of the blocks nested in it, so
+        # nothing is read twice and nothing is lost.
+        words = " ".join(t.strip() for t in el.find_all(string=True, recursive=True)
+                         if t.find_parent(_HTML_BLOCKS) is el and t.strip())
         words = re.sub(r"\s+", " ", words).strip()
         if not words:
             continue
@@ -150,13 +171,12 @@ def _load_pdf(data: bytes) -> list[Block]:
     import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001  pypdf raises many kinds on a broken file
         raise LoadError(f"broken or unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
     blocks: list[Block] = []
     for page in pages:

@@ -12,8 +12,8 @@ import re
 
 _ABBREVIATIONS = {
     "e.g", "i.e", "dr", "mr", "mrs", "ms", "prof", "vs", "etc", "al", "fig", "figs", "no",
-    "vol", "approx", "ca", "cf", "st", "jr", "sr", "inc", "ltd", "co", "mg", "ml", "min",
-    "max", "resp", "ref", "refs", "dept", "univ", "u.s", "u.k",
+    "vol", "approx", "ca", "cf", "st", "jr", "sr", "inc", "ltd", "co", "resp", "ref", "refs",
+    "dept", "univ", "u.s", "u.k",
 }
 _BOUNDARY = re.compile(r"[.!?][\"”')\]]*\s+(?=[A-Z0-9\"“'(\[•])")
 

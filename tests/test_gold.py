@@ -107,7 +107,8 @@ def test_quotes_are_verbatim() -> None:
             if s["doc"] not in cache:
                 cache[s["doc"]] = load_doc(s["doc"])
             text = cache[s["doc"]]
-            assert s["quote"] in text, f"{q['id']}: quote not verbatim in {s['doc']}: {s['quote']!r}"
+            assert s["quote"] in text, \
+                f"{q['id']}: quote not verbatim in {s['doc']}: {s['quote']!r}"
             assert _norm(s["quote"]) in _norm(text), f"{q['id']}: quote not found normalised"
 
 
