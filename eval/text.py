@@ -41,13 +41,10 @@ Only the standard library is used. Every helper is pure and documented here:
 
 ``split_sentences(text)``
     ``(start, end)`` character spans of sentences, so that ``text[start:end]`` is a sentence
-    without surrounding whitespace or a leading bullet glyph. Every newline is a boundary (a
-    bullet line or a heading is its own sentence). Inside a line a sentence ends at ``.``,
-    ``!`` or ``?`` (plus closing quotes/brackets) followed by whitespace and a character that is
-    not a lower-case letter, unless the word before the stop is an abbreviation in
-    ``ABBREVIATIONS`` (``e.g.``, ``i.e.``, ``Dr.``, ``vs.``, ``et al.``, ...). Decimals such
-    as ``1.6`` never split because no whitespace follows the point. Spans without any letter
-    or digit are dropped.
+    without surrounding whitespace or a leading bullet glyph. It is the index's own splitter
+    (``ingest.sentences.split_sentences``: newlines are boundaries, abbreviations and
+    decimals do not split), so eval judges the sentences the answers are made of. Spans
+    without any letter or digit are dropped.
 
 ``strip_citation_markers(s)``
     Removes bracketed markers (``[2]``, ``[1, 3]``), single footnote digits glued to a word
@@ -61,6 +58,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+from ingest.sentences import split_sentences as _ingest_split
 
 
 def _words(s: str) -> frozenset[str]:
@@ -86,10 +85,6 @@ NEGATION_WORDS: frozenset[str] = _words(
 )
 """Words that flip the polarity of a statement (used by the support checker)."""
 
-ABBREVIATIONS: frozenset[str] = _words(
-    "e.g i.e dr drs mr mrs ms prof st vs v al fig figs approx ca cf no nos vol resp ref refs eq "
-    "incl min max jr sr viz mt"
-)
 """Words (lower-case, without their final point) after which a point does not end a sentence."""
 
 _SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2032"
@@ -219,45 +214,15 @@ def strip_citation_markers(s: str, trailing_numbers: bool = True) -> str:
     return s.strip()
 
 
-_SENT_END_RE = re.compile(r"[.!?]+[\"')\]\u201d\u2019]*(?=\s)")
 _BULLET_RE = re.compile(r"[\s\u2022\u25aa\u25cf\u25e6\u2023\u2043\u00b7*\-\u2013\u2014>]*")
 
 
-def _is_abbreviation(line: str, dot: int) -> bool:
-    """True when the point at ``line[dot]`` ends an abbreviation such as ``e.g.`` or ``Dr.``."""
-    start = dot
-    while start > 0 and not line[start - 1].isspace() and line[start - 1] not in "([{\"'":
-        start -= 1
-    word = line[start:dot].lower()
-    return word in ABBREVIATIONS
-
-
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans ``(start, end)`` over ``text`` (rules in the module docstring)."""
+    """Sentence spans ``(start, end)`` over ``text``: the splitter the index uses
+    (``ingest.sentences``), with a leading list bullet left out of each span."""
     spans: list[tuple[int, int]] = []
-
-    def add(a: int, b: int) -> None:
-        m = _BULLET_RE.match(text, a, b)
-        if m:
-            a = m.end()
-        while b > a and text[b - 1].isspace():
-            b -= 1
+    for a, b in _ingest_split(text):
+        a = _BULLET_RE.match(text, a, b).end()  # type: ignore[union-attr]
         if b > a and any(c.isalnum() for c in text[a:b]):
             spans.append((a, b))
-
-    pos = 0
-    for line in text.split("\n"):
-        line_start = pos
-        pos += len(line) + 1
-        start = 0
-        for m in _SENT_END_RE.finditer(line):
-            end = m.end()
-            nxt = line[end:].lstrip()
-            if not nxt or nxt[0].islower():
-                continue
-            if line[m.start()] == "." and _is_abbreviation(line, m.start()):
-                continue
-            add(line_start + start, line_start + end)
-            start = end
-        add(line_start + start, line_start + len(line))
     return spans
