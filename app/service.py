@@ -14,6 +14,7 @@ from app.config import Settings
 from index.embedder import Embedder, SentenceTransformerEmbedder
 from index.store import Index
 from index.sync import IngestSummary, sync
+from ingest.chunking import ChunkerSettings
 
 
 def default_embedder(settings: Settings) -> Embedder:
@@ -29,20 +30,24 @@ class Citewise:
     def embedder(self) -> Embedder:
         return self._embedder or default_embedder(self.settings)
 
-    def _chunker(self):
+    def _chunker(self) -> ChunkerSettings:
         return self.settings.chunker(self.embedder.max_tokens)
 
     def ingest(self, paths: list[Path] | None = None, rebuild: bool = False,
                progress: bool = False) -> IngestSummary:
+        self._close_index()  # the next question reopens the updated index
         if rebuild:
-            self.__dict__.pop("index", None)
             Index.wipe(self.settings.index_dir)
         index = Index(self.settings.index_dir, self.embedder, self._chunker())
         try:
             return sync(index, self.settings.sources_dir, paths, progress=progress)
         finally:
             index.close()
-            self.__dict__.pop("index", None)  # the next question reopens the fresh index
+
+    def _close_index(self) -> None:
+        index = self.__dict__.pop("index", None)
+        if index is not None:
+            index.close()
 
     @cached_property
     def index(self) -> Index:
