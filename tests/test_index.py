@@ -153,5 +153,6 @@ def test_orphan_vectors_from_an_interrupted_run_are_removed(service: Citewise) -
     index.manifest.remove_doc(doc_id)  # as if the run died after the manifest changed
     summary = service.ingest()
     assert summary.added == [doc_id]
+    index = service.index  # ingest closed the old handle; this opens the updated index
     assert index.vectors.chunk_ids() == {c.id for c in index.manifest.all_chunks()}
     assert set(ids) <= index.vectors.chunk_ids()
