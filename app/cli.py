@@ -1,4 +1,4 @@
-"""The `citewise` command line: ingest, ask, chat.
+"""The `citewise` command line: ingest, ask, chat, eval.
 
 Heavy libraries (torch, sentence-transformers, chromadb) are imported inside the commands
 that need them, so `citewise --help` and configuration errors stay fast.
@@ -140,6 +140,50 @@ def chat(ctx: click.Context, k: int | None) -> None:
         _print_answer(service.ask(question, k))
         if not interactive:
             click.echo()
+
+
+@cli.command("eval")
+@click.option("--gold", "gold", type=click.Path(path_type=Path),
+              default=Path("eval/gold/questions.jsonl"), show_default=True,
+              help="Gold question set (JSONL).")
+@click.option("--mode", type=click.Choice(["extractive"]), default="extractive",
+              show_default=True, help="Answer mode to evaluate.")
+@click.option("--distractors", type=click.IntRange(0), default=0, show_default=True,
+              help="Add N PubMed abstracts as distractors (own index in .cache/eval/).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Write metrics.json, answers.jsonl, report.md and plots to this folder.")
+@click.option("--baseline", is_flag=True,
+              help="Also run the stock llama-index pipeline and report it side by side.")
+@click.option("--json", "as_json", is_flag=True, help="Print metrics.json to stdout.")
+@click.pass_context
+def eval_command(ctx: click.Context, gold: Path, mode: str, distractors: int, out: Path | None,
+                 baseline: bool, as_json: bool) -> None:
+    """Score answers on a gold question set; exit 1 when a gate threshold is missed.
+
+    Thresholds live in eval/thresholds.toml; every metric that falls short is named.
+    """
+    from eval.command import run_eval  # eval sits above app; imported only for this command
+
+    result = run_eval(_settings(ctx), gold, mode=mode, distractors=distractors,
+                      with_baseline=baseline, out=out, progress=sys.stderr.isatty())
+    if as_json:
+        click.echo(json.dumps(result.metrics, indent=2))
+    else:
+        _print_metrics(result.metrics)
+        if out is not None:
+            click.echo(f"Report written to {out / 'report.md'}")
+    if result.failures:
+        raise click.ClickException(
+            "Eval gate failed: " + "; ".join(result.failures) + " (see eval/thresholds.toml).")
+
+
+def _print_metrics(metrics: dict) -> None:
+    for section in ("retrieval", "answer", "latency", "support_checker"):
+        values = ", ".join(f"{k} {v}" for k, v in metrics[section].items())
+        click.echo(f"{section}: {values}")
+    if "baseline" in metrics:
+        values = ", ".join(f"{k} {v}" for k, v in metrics["baseline"]["retrieval"].items())
+        click.echo(f"baseline retrieval: {values}")
 
 
 def _print_answer(answer) -> None:

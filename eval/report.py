@@ -1,0 +1,147 @@
+"""Write an eval run to a folder: metrics.json, answers.jsonl, report.md and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from eval.runner import Record
+from eval.scoring import KS
+
+METRIC_NOTES = {
+    "hit@1": "the top passage contains a gold quote",
+    "recall@k": "share of gold quotes found in the top k passages",
+    "mrr@10": "1 / rank of the first passage with a gold quote",
+    "ndcg@10": "binary relevance, ideal DCG over min(k, number of quotes)",
+    "key_point_coverage": "share of key points whose content words (80%) are in the answer",
+    "refusal_on_unanswerable": "share of unanswerable questions answered with a refusal",
+    "false_refusal": "share of answerable questions refused",
+    "citation_recall": "share of answer sentences supported by the passages they cite (ALCE)",
+    "citation_precision": "share of citations needed to support their sentence (ALCE)",
+    "faithfulness": "share of answer sentences supported by their cited passages",
+    "dangling_citations": "[n] markers that resolve to no citation",
+    "cites_gold_passage": "share of answers citing a passage that contains a gold quote",
+}
+
+
+def write(out: Path, metrics: dict[str, Any], records: list[Record],
+          baseline: list[Record] | None, failures: list[str]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    with (out / "answers.jsonl").open("w") as f:
+        for r in records:
+            row = {"id": r.gold.id, "kind": r.gold.kind, "answerable": r.gold.answerable,
+                   "latency_ms": round(r.latency_ms, 1), **r.answer}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    plots = _plots(out, metrics)
+    (out / "report.md").write_text(_markdown(metrics, records, failures, plots))
+
+
+def _table(rows: list[tuple[str, Any, Any]], baseline: bool) -> list[str]:
+    head = "| metric | citewise | stock llama-index |" if baseline else "| metric | citewise |"
+    sep = "|---|---|---|" if baseline else "|---|---|"
+    lines = [head, sep]
+    for name, ours, theirs in rows:
+        cells = [name, _fmt(ours)] + ([_fmt(theirs)] if baseline else [])
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _markdown(metrics: dict[str, Any], records: list[Record], failures: list[str],
+              plots: list[str]) -> str:
+    cfg = metrics["config"]
+    base = metrics.get("baseline")
+    lines = [
+        "# citewise eval report", "",
+        f"Gold set `{cfg['gold']}`: {metrics['n_questions']} questions "
+        f"({metrics['n_answerable']} answerable). Mode `{cfg['mode']}`, top-k {cfg['top_k']}, "
+        f"{cfg['documents']} documents ({cfg['distractors']} distractor abstracts), "
+        f"embedding model `{cfg['embedding_model']}`, chunks of {cfg['chunk_tokens']} tokens.",
+        "",
+        "**Gate: passed.**" if not failures else
+        "**Gate: failed** on " + "; ".join(f"`{f}`" for f in failures) + ".",
+        "", "## Retrieval", "",
+    ]
+    rows = [(name, value, (base or {}).get("retrieval", {}).get(name))
+            for name, value in metrics["retrieval"].items()]
+    lines += _table(rows, base is not None)
+    if base:
+        lines += ["", "The baseline is " + base["description"] + " Its recall@k for k > 2 "
+                  "equals its recall@2: it retrieves two passages."]
+    lines += ["", "## Answers", ""]
+    rows = [(name, value, (base or {}).get("answer", {}).get(name))
+            for name, value in metrics["answer"].items()]
+    lines += _table(rows, base is not None)
+    lat = metrics["latency"]
+    lines += ["", "## Latency", "",
+              f"citewise, whole answer: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms."]
+    if base:
+        bl = base["latency"]
+        lines.append(f"Baseline retrieval: p50 {bl['p50_ms']} ms, p95 {bl['p95_ms']} ms.")
+    checker = metrics["support_checker"]
+    lines += ["", "## Support checker", "",
+              f"Balanced accuracy {checker['balanced_accuracy']:.3f} on {checker['pairs']} "
+              "labelled (sentence, passage) pairs built from the sources: verbatim sentences "
+              "against perturbed ones (swapped number, negation, swapped entity, unrelated "
+              "sentence)."]
+    lines += ["", "## By kind", "", "| kind | n | recall@5 | key points | abstained |",
+              "|---|---|---|---|---|"]
+    for kind, row in metrics["per_kind"].items():
+        lines.append(f"| {kind} | {row['n']} | {_fmt(row['recall@5'])} | "
+                     f"{_fmt(row['key_point_coverage'])} | {_fmt(row['abstained'])} |")
+    lines += ["", "## Definitions", ""]
+    lines += [f"- **{k}**: {v}." for k, v in METRIC_NOTES.items()]
+    for plot in plots:
+        lines += ["", f"![{plot}]({plot})"]
+    misses = [r for r in records if r.gold.answerable and r.answer["abstained"]]
+    wrong = [r for r in records if not r.gold.answerable and not r.answer["abstained"]]
+    if misses or wrong:
+        lines += ["", "## Questions to look at", ""]
+        lines += [f"- {r.gold.id} ({r.gold.kind}) refused: {r.gold.question}" for r in misses]
+        lines += [f"- {r.gold.id} ({r.gold.kind}) answered, should refuse: {r.gold.question}"
+                  for r in wrong]
+    return "\n".join(lines) + "\n"
+
+
+def _plots(out: Path, metrics: dict[str, Any]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(KS, [metrics["retrieval"][f"recall@{k}"] for k in KS], marker="o", label="citewise")
+    if metrics.get("baseline"):
+        ax.plot(KS, [metrics["baseline"]["retrieval"][f"recall@{k}"] for k in KS], marker="s",
+                label="stock llama-index (top 2)")
+    ax.set(xlabel="k", ylabel="recall@k", ylim=(0, 1.02), xticks=list(KS),
+           title="Gold quotes found in the top k passages")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out / "recall_at_k.png", dpi=120)
+    plt.close(fig)
+    names.append("recall_at_k.png")
+
+    kinds = list(metrics["per_kind"])
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    xs = range(len(kinds))
+    cover = [metrics["per_kind"][k]["key_point_coverage"] or 0 for k in kinds]
+    abst = [metrics["per_kind"][k]["abstained"] or 0 for k in kinds]
+    ax.bar([x - 0.2 for x in xs], cover, width=0.4, label="key-point coverage")
+    ax.bar([x + 0.2 for x in xs], abst, width=0.4, label="abstained")
+    ax.set_xticks(list(xs), kinds, rotation=20)
+    ax.set(ylim=(0, 1.02), title="By question kind")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "per_kind.png", dpi=120)
+    plt.close(fig)
+    names.append("per_kind.png")
+    return names
