@@ -30,9 +30,9 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(32, ge=0, description="Overlap between chunks, in tokens.")
     top_k: int = Field(5, ge=1, le=100, description="Passages retrieved for each question.")
     abstain_threshold: float = Field(
-        0.42, description="Best-sentence similarity below which the answer is "
+        0.39, description="Best-sentence similarity below which the answer is "
                           "\"The sources don't cover this.\" (calibrated: see README).")
-    max_answer_sentences: int = Field(3, ge=1, le=5,
+    max_answer_sentences: int = Field(4, ge=1, le=5,
                                       description="Most sentences in an extractive answer.")
 
     def chunker(self, max_tokens: int) -> ChunkerSettings:

@@ -12,6 +12,10 @@
    (`python -m eval.tune`).
 4. Otherwise take the best sentence, then up to `max_sentences - 1` more whose similarity is
    within `margin` of the best and above the threshold, in order of similarity.
+5. Expected answer type: a question that asks for a quantity ("how many", "what
+   percentage", "what dose", "survival rate", "how common") is only answered when a chosen
+   sentence states one (a number with a unit or %, or words such as "half", "rare"). A
+   sentence on the right topic without the asked-for figure is not an answer.
 
 Answer sentences are the source sentences verbatim (only a leading list bullet is dropped),
 so every statement is exactly what its citation says.
@@ -19,6 +23,7 @@ so every statement is exactly what its citation says.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -55,6 +60,26 @@ def candidates(hits: list[Hit]) -> list[Candidate]:
     return sorted(out, key=lambda c: -c.score)
 
 
+_ASKS_QUANTITY = re.compile(
+    r"\b(?:how (?:many|much|often|long|common|frequent|frequently|likely)|"
+    r"(?:what|which) (?:is the )?(?:percentage|proportion|fraction|share|dose|dosage|number|"
+    r"incidence|prevalence)|(?:survival|mortality|response|success|cure) rates?|doses?|dosage)\b",
+    re.IGNORECASE)
+_STATES_QUANTITY = re.compile(
+    r"\b\d+(?:\.\d+)?\s?(?:%|percent\b|per ?cent\b|mg\b|g\b|ml\b|years?\b|months?\b|"
+    r"weeks?\b|days?\b|hours?\b|times\b|sessions?\b|patients\b|cases\b)|"
+    r"\b(?:half|a third|a quarter|one in|most|majority|rare|rarely|common|uncommon)\b",
+    re.IGNORECASE)
+
+
+def asks_quantity(question: str) -> bool:
+    return bool(_ASKS_QUANTITY.search(question))
+
+
+def states_quantity(sentence: str) -> bool:
+    return bool(_STATES_QUANTITY.search(sentence))
+
+
 def select(cands: list[Candidate], threshold: float, max_sentences: int,
            margin: float) -> list[Candidate]:
     """The answer sentences, or [] to abstain. `cands` must be sorted best first."""
@@ -73,7 +98,7 @@ def select(cands: list[Candidate], threshold: float, max_sentences: int,
 
 class ExtractiveAnswerer:
     def __init__(self, retriever: Retriever, abstain_threshold: float,
-                 max_sentences: int = 3, margin: float = 0.1):
+                 max_sentences: int = 4, margin: float = 0.15):
         self.retriever = retriever
         self.threshold = abstain_threshold
         self.max_sentences = max_sentences
@@ -84,6 +109,8 @@ class ExtractiveAnswerer:
         hits = self.retriever.search(question, k, doc_ids)
         t1 = time.perf_counter()
         chosen = select(candidates(hits), self.threshold, self.max_sentences, self.margin)
+        if asks_quantity(question) and not any(states_quantity(c.text) for c in chosen):
+            chosen = []
         citations: list[Citation] = []
         sentences: list[AnswerSentence] = []
         for cand in chosen:

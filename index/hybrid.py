@@ -25,7 +25,7 @@ from index.lexical import BM25Index, tokenize
 from index.vectors import VectorStore
 from ingest.types import Chunk
 
-RESTATEMENT_PENALTY = 0.2
+RESTATEMENT_PENALTY = 0.4
 
 
 @dataclass(frozen=True)
