@@ -184,6 +184,8 @@ def _print_metrics(metrics: dict) -> None:
     if "baseline" in metrics:
         values = ", ".join(f"{k} {v}" for k, v in metrics["baseline"]["retrieval"].items())
         click.echo(f"baseline retrieval: {values}")
+    missed = metrics["gate"]["targets_missed"]
+    click.echo("targets not met yet: " + ("; ".join(missed) or "none"))
 
 
 def _print_answer(answer) -> None:

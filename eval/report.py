@@ -67,6 +67,9 @@ def _markdown(metrics: dict[str, Any], records: list[Record], failures: list[str
         "",
         "**Gate: passed.**" if not failures else
         "**Gate: failed** on " + "; ".join(f"`{f}`" for f in failures) + ".",
+        "",
+        "Targets not met yet: " + ("; ".join(f"`{f}`" for f in metrics["gate"]["targets_missed"])
+                                   or "none") + ".",
         "", "## Retrieval", "",
     ]
     rows = [(name, value, (base or {}).get("retrieval", {}).get(name))
