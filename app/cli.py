@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,25 +21,32 @@ for _key, _value in {"ANONYMIZED_TELEMETRY": "False", "HF_HUB_DISABLE_TELEMETRY"
     os.environ.setdefault(_key, _value)
 
 
-def _settings(ctx: click.Context):
+def _settings(ctx: click.Context, **overrides: Any):
+    """Settings from the environment; `overrides` (command-line options) win when not None."""
     from pydantic import ValidationError
 
     from app.config import Settings
 
     try:
-        return Settings()
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         err = exc.errors()[0]
         raise click.ClickException(
             f"Bad setting CITEWISE_{str(err['loc'][0]).upper()}: {err['msg']}.") from None
 
 
-def _service(ctx: click.Context):
+def _service(ctx: click.Context, **overrides: Any):
     from app.service import Citewise
 
     if ctx.obj is None:
-        ctx.obj = Citewise(_settings(ctx))
+        ctx.obj = Citewise(_settings(ctx, **overrides))
     return ctx.obj
+
+
+_chroma_url_option = click.option(
+    "--chroma-url", metavar="URL", default=None,
+    help="Keep the vectors on the Chroma server at URL (`chroma run`) instead of the "
+         "embedded store; default: CITEWISE_CHROMA_URL.")
 
 
 class _Group(click.Group):
@@ -68,23 +76,59 @@ def cli(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--rebuild", is_flag=True,
               help="Delete the index and build it again (after changing model or chunking).")
+@click.option("--watch", is_flag=True,
+              help="Keep running: sync again whenever the sources folder changes (Ctrl-C "
+                   "stops). With --json, one summary line per sync.")
+@_chroma_url_option
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, rebuild: bool) -> None:
+def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, rebuild: bool,
+           watch: bool, chroma_url: str | None) -> None:
     """Sync the index to the sources folder (or ingest just PATHS).
 
     New documents are added, changed ones re-embedded, deleted ones removed; unchanged
-    documents cost nothing. Unreadable files are listed with the reason and skipped.
+    documents cost nothing, and a renamed or copied file reuses the vectors it has.
+    Unreadable files are listed with the reason and skipped. One ingest at a time may
+    write an index; a second one stops with the pid of the first.
     """
-    service = _service(ctx)
-    summary = service.ingest(list(paths) or None, rebuild=rebuild,
-                             progress=not as_json and sys.stderr.isatty())
-    if as_json:
-        click.echo(json.dumps(summary.to_json()))
+    if watch and paths:
+        raise click.UsageError("--watch follows the whole sources folder: drop the PATHS "
+                               "(or set CITEWISE_SOURCES_DIR).")
+    service = _service(ctx, chroma_url=chroma_url)
+    progress = not as_json and sys.stderr.isatty()
+    summary = service.ingest(list(paths) or None, rebuild=rebuild, progress=progress)
+    _print_summary(summary, as_json)
+    if not watch:
         return
-    s = summary
+    if not as_json:
+        click.echo(f"Watching {service.settings.sources_dir} for changes (Ctrl-C to stop).")
+
+    failed = summary.failed
+
+    def changed(s) -> None:  # quiet when a sync changed nothing and no new file failed
+        nonlocal failed
+        if s.added or s.updated or s.removed or s.failed != failed:
+            _print_summary(s, as_json)
+        failed = s.failed
+
+    def report(error: Exception) -> None:
+        click.echo(f"Error: {error}", err=True)
+
+    try:
+        service.watch(changed, on_error=report, progress=progress)
+    except KeyboardInterrupt:
+        if not as_json:
+            click.echo("Stopped watching.")
+
+
+def _print_summary(s, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(s.to_json()))
+        return
+    reused = f" ({s.chunks_reused} reused)" if s.chunks_reused else ""
     click.echo(f"{len(s.added)} added, {len(s.updated)} updated, {len(s.removed)} removed, "
                f"{len(s.unchanged)} unchanged, {len(s.failed)} failed; "
-               f"{s.chunks_embedded} chunks embedded, {s.chunks_total} chunks in the index.")
+               f"{s.chunks_embedded} chunks embedded{reused}, {s.chunks_total} chunks in the "
+               "index.")
     for path, reason in s.failed:
         click.echo(f"  failed:  {path}: {reason}", err=True)
     for path, reason in s.skipped:
@@ -96,13 +140,15 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, rebuild: 
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
 @click.option("--k", "k", type=click.IntRange(1, 100), default=None,
               help="Passages to retrieve (default: CITEWISE_TOP_K, 5).")
+@_chroma_url_option
 @click.pass_context
-def ask(ctx: click.Context, question: str, as_json: bool, k: int | None) -> None:
+def ask(ctx: click.Context, question: str, as_json: bool, k: int | None,
+        chroma_url: str | None) -> None:
     """Answer QUESTION from the indexed sources, with citations."""
     if not question.strip():
         raise click.UsageError("The question is empty: pass it in quotes, e.g. "
                                "citewise ask \"What causes paraneoplastic muscle weakness?\"")
-    answer = _service(ctx).ask(question, k)
+    answer = _service(ctx, chroma_url=chroma_url).ask(question, k)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
     else:
@@ -112,13 +158,14 @@ def ask(ctx: click.Context, question: str, as_json: bool, k: int | None) -> None
 @cli.command()
 @click.option("--k", "k", type=click.IntRange(1, 100), default=None,
               help="Passages to retrieve (default: CITEWISE_TOP_K, 5).")
+@_chroma_url_option
 @click.pass_context
-def chat(ctx: click.Context, k: int | None) -> None:
+def chat(ctx: click.Context, k: int | None, chroma_url: str | None) -> None:
     """Chat in the terminal; also reads one question per line from a pipe.
 
     An empty line, "exit" or "quit" (or end of input) ends the chat.
     """
-    service = _service(ctx)
+    service = _service(ctx, chroma_url=chroma_url)
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo("Ask a question about your documents (empty line or Ctrl-D to quit).")

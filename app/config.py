@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     abstain_threshold: float = Field(
         0.39, description="Best-sentence similarity below which the answer is "
                           "\"The sources don't cover this.\" (calibrated: see README).")
+    chroma_url: str | None = Field(
+        None, description="URL of a Chroma server (`chroma run`) to keep the vectors in, "
+                          "e.g. http://127.0.0.1:8000; unset: the embedded store in "
+                          "index_dir/chroma. The manifest and BM25 stay in index_dir.")
+    max_doc_mb: float = Field(20.0, gt=0,
+                              description="Largest document to ingest, in MB (millions of "
+                                          "characters) of text; larger ones are listed "
+                                          "as failed with the reason.")
     max_answer_sentences: int = Field(4, ge=1, le=5,
                                       description="Most sentences in an extractive answer.")
 

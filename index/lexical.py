@@ -67,21 +67,33 @@ class BM25Index:
         return cls(list(ids), retriever)
 
     def save(self, index_dir: Path) -> None:
+        import shutil
+
         folder = index_dir / self.DIRNAME
         tmp = index_dir / (self.DIRNAME + ".tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
+        old = index_dir / (self.DIRNAME + ".old")
+        for leftover in (tmp, old):  # from a run killed in the middle of a save
+            shutil.rmtree(leftover, ignore_errors=True)
+        tmp.mkdir(parents=True)
         if self._retriever is not None:
             self._retriever.save(str(tmp), show_progress=False)
         (tmp / "ids.json").write_text(json.dumps(self.ids))
-        # Swap in the new folder as a whole so a reader never sees half an index.
-        old = index_dir / (self.DIRNAME + ".old")
+        # Swap in the new folder as a whole so a reader never sees half an index. A crash
+        # between the two renames leaves no `bm25/`: the next sync finds its ids missing
+        # and rebuilds it from the manifest.
         if folder.exists():
             folder.rename(old)
         tmp.rename(folder)
-        if old.exists():
-            import shutil
+        shutil.rmtree(old, ignore_errors=True)
 
-            shutil.rmtree(old)
+    @classmethod
+    def stored_ids(cls, index_dir: Path) -> list[str] | None:
+        """The chunk ids of the saved index (None if there is none), without loading it."""
+        ids_file = index_dir / cls.DIRNAME / "ids.json"
+        try:
+            return list(json.loads(ids_file.read_text()))
+        except (OSError, ValueError):
+            return None
 
     @classmethod
     def load(cls, index_dir: Path) -> BM25Index:

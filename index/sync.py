@@ -1,10 +1,21 @@
 """Sync the index to the source files: add new documents, update changed ones, remove gone ones.
 
-A document is re-chunked and re-embedded only when its cleaned text changed; unchanged
-documents cost no embedding. For a changed document the new chunks are written to Chroma
-first, then the manifest is switched in one transaction, then the old chunks are deleted,
-so a crash in between leaves orphan vectors that the next run removes, never a gap. Every
-run also checks that Chroma holds exactly the manifest's chunk ids and repairs drift.
+A document is re-chunked only when its cleaned text changed; unchanged documents cost no
+embedding. A chunk or sentence is embedded only when no vector of the same text is stored
+yet: a renamed or moved file, a second copy of a file, or a passage that only moved within
+its document get their vectors copied (`chunks_reused`), not embedded again.
+
+Order of writes, so that a crash (even SIGKILL) at any point leaves an index the next run
+repairs, never one with a gap:
+1. the new chunks' vectors, sentences before chunks, in batches of `STORE_BATCH` chunks;
+2. the manifest switches to the new version of the document, in one transaction;
+3. the old chunks' vectors are deleted. A removed document leaves the manifest first and
+   the vector store second;
+4. vectors the manifest does not know (orphans of an interrupted run) are deleted, last, so
+   that a rerun can first reuse them;
+5. the BM25 index is rebuilt from the manifest whenever its ids differ from the manifest's.
+
+Callers hold the index's writer lock (`index.lock.IndexLock`) around a sync.
 """
 
 from __future__ import annotations
@@ -15,14 +26,18 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.lexical import BM25Index
 from index.store import Index
+from index.vectors import StoredChunk, text_hash
 from ingest.chunking import chunk_document, chunk_sentences
 from ingest.clean import clean, content_hash, repeated_lines
 from ingest.errors import LoadError, SourcesError
-from ingest.loaders import Block, is_supported, load
-from ingest.types import Chunk, Sentence, SourceDoc
+from ingest.loaders import Block, is_supported, load, read_bytes
+from ingest.types import Chunk, SourceDoc
 
 log = logging.getLogger(__name__)
+
+STORE_BATCH = 256  # chunks embedded and written per round: bounds memory on a huge file
 
 
 @dataclass
@@ -33,7 +48,8 @@ class IngestSummary:
     unchanged: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    chunks_embedded: int = 0
+    chunks_embedded: int = 0  # chunk texts sent to the embedder
+    chunks_reused: int = 0  # chunks whose vector was copied from one already stored
     chunks_total: int = 0
 
     def to_json(self) -> dict:
@@ -93,95 +109,158 @@ def doc_id_for(path: Path, sources_dir: Path) -> str:
 
 
 def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
-         progress: bool = False) -> IngestSummary:
+         progress: bool = False, max_doc_chars: int | None = None) -> IngestSummary:
     """Bring the index in line with the files; see the module docstring."""
     summary = IngestSummary()
     files = discover(sources_dir, paths, summary)
     manifest = index.manifest
     known = manifest.docs()
+    docs, failed_ids = _read(files, sources_dir, summary, progress, max_doc_chars)
 
-    loaded: dict[str, tuple[Path, bytes, list[Block]]] = {}
-    failed_ids: set[str] = set()  # a file that fails now keeps what was indexed before
-    for path in _bar(files, progress, "reading"):
-        doc_id = doc_id_for(path, sources_dir)
-        try:
-            data = path.read_bytes()
-            loaded[doc_id] = (path, data, load(path))
-        except (LoadError, OSError) as exc:
-            reason = str(exc) if isinstance(exc, LoadError) else f"cannot read file: {exc}"
-            summary.failed.append((str(path), reason))
-            failed_ids.add(doc_id)
-
-    repeated = repeated_lines(blocks for _, _, blocks in loaded.values())
-    docs: list[tuple[SourceDoc, str]] = []
-    for doc_id, (path, data, blocks) in loaded.items():
-        doc = clean(doc_id, str(path), blocks, raw_hash=content_hash(data), repeated=repeated)
-        if not doc.text.strip():
-            summary.failed.append((str(path), "no text left after removing boilerplate"))
-            failed_ids.add(doc_id)
-            continue
-        docs.append((doc, hashlib.sha256(doc.text.encode()).hexdigest()))
-
+    # Which documents need (re)chunking: new, changed, or with vectors missing.
     stored_ids = index.vectors.chunk_ids()
-    wanted_ids: set[str] = set()
-    for doc_id in known:
-        wanted_ids.update(manifest.chunk_ids(doc_id))
-    orphans = (stored_ids | index.vectors.sentence_chunk_ids()) - wanted_ids
-    if orphans:
-        log.info("removing %d orphan chunks left by an interrupted run", len(orphans))
-        index.vectors.delete(sorted(orphans))
-        stored_ids -= orphans
-
-    # Which documents need (re)embedding.
-    todo: list[tuple[SourceDoc, str, list[Chunk], list[Sentence]]] = []
+    todo: list[tuple[SourceDoc, str, list[Chunk]]] = []
     for doc, clean_hash in docs:
         record = known.get(doc.doc_id)
         complete = record is not None and set(manifest.chunk_ids(doc.doc_id)) <= stored_ids
         if record is not None and record.clean_hash == clean_hash and complete:
             summary.unchanged.append(doc.doc_id)
             continue
-        chunks = chunk_document(doc, index.embedder.count_tokens, index.chunker)
-        todo.append((doc, clean_hash, chunks, chunk_sentences(chunks)))
-        (summary.updated if record is not None else summary.added).append(doc.doc_id)
+        todo.append((doc, clean_hash, chunk_document(doc, index.embedder.count_tokens,
+                                                     index.chunker)))
 
-    # Chunks already stored (same id = same document, place and text) are not re-embedded.
-    new_chunks = [c for _, _, chunks, _ in todo for c in chunks if c.id not in stored_ids]
-    new_ids = {c.id for c in new_chunks}
-    new_sentences = [s for *_, sentences in todo for s in sentences if s.chunk_id in new_ids]
-    vectors = _embed(index, [c.embed_text() for c in new_chunks]
-                     + [s.embed_text for s in new_sentences], progress)
-    summary.chunks_embedded = len(new_chunks)
-    row = {c.id: i for i, c in enumerate(new_chunks)}
-    sentence_row = {s.id: len(new_chunks) + i for i, s in enumerate(new_sentences)}
+    with _chunk_bar(sum(len(chunks) for *_, chunks in todo), progress) as bar:
+        for doc, clean_hash, chunks in todo:
+            _store(index, chunks, summary, bar)
+            old = set(manifest.chunk_ids(doc.doc_id))
+            manifest.put_doc(doc, clean_hash, chunks)  # the switch to the new version
+            stale = old - {c.id for c in chunks}
+            if stale:
+                index.vectors.delete(sorted(stale))
+            (summary.updated if doc.doc_id in known else summary.added).append(doc.doc_id)
 
-    for doc, clean_hash, chunks, sentences in todo:
-        new = [c for c in chunks if c.id in new_ids]
-        if new:
-            sents = [s for s in sentences if s.chunk_id in new_ids]
-            index.vectors.add([c.id for c in new], vectors[[row[c.id] for c in new]],
-                              [c.doc_id for c in new], sents,
-                              vectors[[sentence_row[s.id] for s in sents]])
-        old = set(manifest.chunk_ids(doc.doc_id))
-        manifest.put_doc(doc, clean_hash, chunks)
-        stale = old - {c.id for c in chunks}
-        if stale:
-            index.vectors.delete(sorted(stale))
-
-    # Documents whose file is gone (only those this run was asked to look after).
-    seen = set(loaded) | failed_ids
+    # Documents whose file is gone (only those this run was asked to look after): out of
+    # the manifest first, so a crash in between leaves orphan vectors, never a gap.
+    seen = {doc.doc_id for doc, _ in docs} | failed_ids
     for doc_id, record in known.items():
         if doc_id in seen or not _in_scope(Path(record.path), sources_dir, paths):
             continue
         if not os.path.exists(record.path):
-            index.vectors.delete(manifest.chunk_ids(doc_id))
+            ids = manifest.chunk_ids(doc_id)
             manifest.remove_doc(doc_id)
+            index.vectors.delete(ids)
             summary.removed.append(doc_id)
 
-    changed = bool(todo or summary.removed or orphans)
-    if changed or len(index.lexical.ids) != manifest.count_chunks():
+    # Vectors the manifest does not know: left by an interrupted run (or by the deletes just
+    # above). They are removed last so that a run resuming after a crash could reuse them.
+    wanted = manifest.all_chunk_ids()
+    if todo or summary.removed:
+        stored_ids = index.vectors.chunk_ids()
+    orphans = (stored_ids | index.vectors.sentence_chunk_ids()) - wanted
+    if orphans:
+        log.info("removing %d orphan chunks left by an interrupted run", len(orphans))
+        index.vectors.delete(sorted(orphans))
+
+    lexical = BM25Index.stored_ids(index.dir)
+    if (todo or summary.removed or lexical is None or len(lexical) != len(wanted)
+            or set(lexical) != wanted):
         index.rebuild_lexical()
-    summary.chunks_total = manifest.count_chunks()
+    summary.chunks_total = len(wanted)
     return summary
+
+
+def _read(files: list[Path], sources_dir: Path, summary: IngestSummary, progress: bool,
+          max_doc_chars: int | None) -> tuple[list[tuple[SourceDoc, str]], set[str]]:
+    """Load and clean every file: (document, cleaned-text hash) pairs, and the ids of the
+    files that failed (they keep what was indexed before)."""
+    loaded: dict[str, tuple[Path, str, list[Block]]] = {}
+    failed_ids: set[str] = set()
+    for path in _bar(files, progress, "reading"):
+        doc_id = doc_id_for(path, sources_dir)
+        try:
+            loaded[doc_id] = (path, *_load_one(path, max_doc_chars))
+        except LoadError as exc:
+            summary.failed.append((str(path), str(exc)))
+            failed_ids.add(doc_id)
+
+    repeated = repeated_lines(blocks for _, _, blocks in loaded.values())
+    docs: list[tuple[SourceDoc, str]] = []
+    for doc_id, (path, raw_hash, blocks) in loaded.items():
+        doc = clean(doc_id, str(path), blocks, raw_hash=raw_hash, repeated=repeated)
+        if not doc.text.strip():
+            summary.failed.append((str(path), "no text left after removing boilerplate"))
+            failed_ids.add(doc_id)
+            continue
+        docs.append((doc, hashlib.sha256(doc.text.encode()).hexdigest()))
+    return docs, failed_ids
+
+
+def _load_one(path: Path, max_doc_chars: int | None) -> tuple[str, list[Block]]:
+    """(raw content hash, blocks) of one file, or `LoadError` with the reason."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
+    if max_doc_chars is not None and size > 4 * max_doc_chars:  # not even worth reading
+        raise LoadError(_too_large(size, max_doc_chars, "file"))
+    data = read_bytes(path)
+    blocks = load(path, data)
+    chars = sum(len(b.text) for b in blocks)
+    if max_doc_chars is not None and chars > max_doc_chars:
+        raise LoadError(_too_large(chars, max_doc_chars, "text"))
+    return content_hash(data), blocks
+
+
+def _too_large(size: int, limit: int, what: str) -> str:
+    return (f"too large: {size / 1e6:.1f} MB of {what}, over the limit of {limit / 1e6:g} MB "
+            "of text per document: split the file, or raise CITEWISE_MAX_DOC_MB")
+
+
+def _store(index: Index, chunks: list[Chunk], summary: IngestSummary, bar) -> None:
+    """Write the vectors of `chunks` and their sentences, `STORE_BATCH` chunks at a time.
+
+    A vector is copied when the store already holds one for the same text (found by its
+    hash: a renamed or duplicated file, a passage that moved), and embedded otherwise; a
+    chunk already stored under its own id with the same text is left as it is. Sentences
+    of a batch are written before its chunks, so a chunk is never found without them.
+    """
+    import numpy as np
+
+    for i in range(0, len(chunks), STORE_BATCH):
+        part = chunks[i:i + STORE_BATCH]
+        hashes = [text_hash(c.embed_text()) for c in part]
+        found = index.vectors.find_chunks(hashes)
+        keep = [j for j, c in enumerate(part) if c.id not in _ids(found.get(hashes[j]))]
+        part, hashes = [part[j] for j in keep], [hashes[j] for j in keep]
+        sentences = chunk_sentences(part)
+        sentence_hashes = [text_hash(s.embed_text) for s in sentences]
+        found_sentences = index.vectors.find_sentences(sentence_hashes)
+
+        texts: dict[str, str] = {}  # hash -> text, for what no stored vector covers
+        for c, h in zip(part, hashes, strict=True):
+            if h not in found:
+                texts.setdefault(h, c.embed_text())
+        embedded_chunks = len(texts)
+        for sentence, h in zip(sentences, sentence_hashes, strict=True):
+            if h not in found_sentences:
+                texts.setdefault(h, sentence.embed_text)
+        new = dict(zip(texts, _embed(index, list(texts.values())), strict=True))
+
+        if part:
+            chunk_vectors = np.stack([found[h].vector if h in found else new[h]
+                                      for h in hashes])
+            sentence_vectors = (
+                np.stack([found_sentences[h] if h in found_sentences else new[h]
+                          for h in sentence_hashes])
+                if sentences else np.zeros((0, index.embedder.dim), dtype=np.float32))
+            index.vectors.add(part, chunk_vectors, sentences, sentence_vectors)
+        summary.chunks_embedded += embedded_chunks
+        summary.chunks_reused += len(part) - embedded_chunks
+        bar.update(len(chunks[i:i + STORE_BATCH]))
+
+
+def _ids(stored: StoredChunk | None) -> frozenset[str]:
+    return stored.ids if stored is not None else frozenset()
 
 
 def _in_scope(path: Path, sources_dir: Path, paths: list[Path] | None) -> bool:
@@ -190,17 +269,12 @@ def _in_scope(path: Path, sources_dir: Path, paths: list[Path] | None) -> bool:
     return any(p == r.absolute() or r.absolute() in p.parents for r in roots)
 
 
-def _embed(index: Index, texts: list[str], progress: bool):
+def _embed(index: Index, texts: list[str]):
     import numpy as np
 
     if not texts:
         return np.zeros((0, index.embedder.dim), dtype=np.float32)
-    if not progress:
-        return index.embedder.embed_documents(texts)
-    from tqdm import tqdm
-
-    with tqdm(total=len(texts), desc="embedding chunks and sentences", unit="text") as bar:
-        return index.embedder.embed_documents(texts, progress=bar.update)
+    return index.embedder.embed_documents(texts)
 
 
 def _bar(items: list[Path], progress: bool, desc: str):
@@ -209,3 +283,22 @@ def _bar(items: list[Path], progress: bool, desc: str):
     from tqdm import tqdm
 
     return tqdm(items, desc=desc, unit="file")
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        pass
+
+
+def _chunk_bar(total: int, progress: bool):
+    if not progress or not total:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="embedding and storing chunks", unit="chunk")

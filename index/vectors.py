@@ -7,21 +7,37 @@ lets an answer pick exact sentences without embedding anything at question time.
 Chroma's default embedding function downloads a model and fails offline, so every add and
 query passes vectors. The collections record the embedding model and dimension; opening them
 with another model raises `IndexMismatchError`. Telemetry is off.
+
+Every vector carries `hash`, a digest of the exact text that was embedded, so a sync can
+copy a vector it already has (a renamed file, a duplicate, a passage that only moved)
+instead of embedding the text again (`find_chunks`, `find_sentences`).
+
+The store is the embedded `PersistentClient` in the index folder, or a Chroma server
+(`chromadb.HttpClient`) when a URL is given; both hold the same two collections.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import numpy as np
 
-from ingest.errors import IndexMismatchError
-from ingest.types import Sentence
+from ingest.errors import IndexMismatchError, StoreUnavailableError
+from ingest.types import Chunk, Sentence
 
 CHUNKS = "citewise_chunks"
 SENTENCES = "citewise_sentences"
+_LOOKUP_BATCH = 500  # ids or hashes per `get`: keeps each filter small
+
+
+def text_hash(text: str) -> str:
+    """Digest of the exact text an embedder saw: equal texts have equal vectors."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -32,9 +48,21 @@ class SentenceVector:
     vector: np.ndarray
 
 
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk vector already stored, found by the hash of its text: the ids holding it."""
+
+    ids: frozenset[str]
+    vector: np.ndarray
+
+
 class VectorStore(Protocol):
-    def add(self, chunk_ids: list[str], chunk_vectors: np.ndarray, doc_ids: list[str],
+    def add(self, chunks: list[Chunk], chunk_vectors: np.ndarray,
             sentences: list[Sentence], sentence_vectors: np.ndarray) -> None: ...
+
+    def find_chunks(self, hashes: list[str]) -> dict[str, StoredChunk]: ...
+
+    def find_sentences(self, hashes: list[str]) -> dict[str, np.ndarray]: ...
 
     def delete(self, chunk_ids: list[str]) -> None: ...
 
@@ -55,31 +83,51 @@ class VectorStore(Protocol):
     def count(self) -> int: ...
 
 
-def _client(path: Path):  # -> chromadb.ClientAPI
+def _client(path: Path, url: str | None = None):  # -> chromadb.ClientAPI
+    """The Chroma server at `url` if one is given, else the embedded store in `path`."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if url:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        ssl = parts.scheme == "https"
+        try:
+            return chromadb.HttpClient(host=parts.hostname or "localhost",
+                                       port=parts.port or (443 if ssl else 8000), ssl=ssl,
+                                       settings=settings)
+        except Exception as exc:  # noqa: BLE001  chromadb raises ValueError, httpx errors...
+            raise StoreUnavailableError(
+                f"Cannot reach the Chroma server at {url} ({exc}): start it (`chroma run "
+                "--path DIR --port N`), or unset CITEWISE_CHROMA_URL to use the embedded "
+                "store.") from None
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path),
-                                     settings=ChromaSettings(anonymized_telemetry=False))
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def _batches(items: list[str], size: int = _LOOKUP_BATCH) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 class ChromaVectors:
-    """Embedded Chroma (`PersistentClient`) in `path`, cosine space."""
+    """Two Chroma collections in cosine space: embedded (`PersistentClient` in `path`) or,
+    with `url`, on a Chroma server (`HttpClient`)."""
 
     @staticmethod
-    def drop(path: Path) -> None:
+    def drop(path: Path, url: str | None = None) -> None:
         """Delete both collections. (Removing the folder instead would break any client
         this process still holds: Chroma caches one per path.)"""
-        if not path.exists():
+        if not url and not path.exists():
             return
-        client = _client(path)
+        client = _client(path, url)
         for name in (CHUNKS, SENTENCES):
             if name in {c.name for c in client.list_collections()}:
                 client.delete_collection(name)
 
-    def __init__(self, path: Path, model_name: str, dim: int):
-        self._client = _client(path)
+    def __init__(self, path: Path, model_name: str, dim: int, url: str | None = None):
+        self._client = _client(path, url)
+        where = url or path
         meta = {"hnsw:space": "cosine", "embedding_model": model_name, "dim": dim}
         self._chunks = self._client.get_or_create_collection(
             CHUNKS, embedding_function=None, metadata=meta)
@@ -88,25 +136,28 @@ class ChromaVectors:
         have = self._chunks.metadata or {}
         if have.get("embedding_model") != model_name or have.get("dim") != dim:
             raise IndexMismatchError(
-                f"The vector index in {path} holds {have.get('dim')}-d vectors of "
+                f"The vector index in {where} holds {have.get('dim')}-d vectors of "
                 f"{have.get('embedding_model')!r}, not {dim}-d vectors of {model_name!r}: run "
                 "`citewise ingest --rebuild`, or point CITEWISE_INDEX_DIR at another folder.")
         self._max_batch = self._client.get_max_batch_size()
 
     # -- writes ------------------------------------------------------------------------------
-    def add(self, chunk_ids: list[str], chunk_vectors: np.ndarray, doc_ids: list[str],
+    def add(self, chunks: list[Chunk], chunk_vectors: np.ndarray,
             sentences: list[Sentence], sentence_vectors: np.ndarray) -> None:
-        """Sentences first: a chunk is only found once all its sentences are stored."""
+        """Sentences first: a chunk is only found once all its sentences are stored.
+        More items than Chroma takes in one call go in several calls."""
         for i in range(0, len(sentences), self._max_batch):
             batch = sentences[i:i + self._max_batch]
             self._sentences.upsert(
                 ids=[s.id for s in batch], embeddings=sentence_vectors[i:i + len(batch)],
                 metadatas=[{"chunk_id": s.chunk_id, "doc_id": s.doc_id, "start": s.start,
-                            "end": s.end} for s in batch])
-        for i in range(0, len(chunk_ids), self._max_batch):
-            j = i + self._max_batch
-            self._chunks.upsert(ids=chunk_ids[i:j], embeddings=chunk_vectors[i:j],
-                                metadatas=[{"doc_id": d} for d in doc_ids[i:j]])
+                            "end": s.end, "hash": text_hash(s.embed_text)} for s in batch])
+        for i in range(0, len(chunks), self._max_batch):
+            part = chunks[i:i + self._max_batch]
+            self._chunks.upsert(
+                ids=[c.id for c in part], embeddings=chunk_vectors[i:i + len(part)],
+                metadatas=[{"doc_id": c.doc_id, "hash": text_hash(c.embed_text())}
+                           for c in part])
 
     def delete(self, chunk_ids: list[str]) -> None:
         """Chunks first, then their sentences (the reverse of `add`)."""
@@ -115,6 +166,34 @@ class ChromaVectors:
             batch = chunk_ids[i:i + step]
             self._chunks.delete(ids=batch)
             self._sentences.delete(where={"chunk_id": {"$in": batch}})
+
+    # -- vectors already stored, by the hash of their text --------------------------------------
+    def find_chunks(self, hashes: list[str]) -> dict[str, StoredChunk]:
+        """Stored chunk vectors whose text hash is in `hashes`, with the ids holding them."""
+        found: dict[str, StoredChunk] = {}
+        if not hashes or self._chunks.count() == 0:
+            return found
+        for batch in _batches(sorted(set(hashes))):
+            res = self._chunks.get(where={"hash": {"$in": batch}},
+                                   include=["embeddings", "metadatas"])
+            for cid, meta, vec in zip(res["ids"], res["metadatas"], res["embeddings"],
+                                      strict=True):
+                key = str(meta["hash"])
+                ids = found[key].ids if key in found else frozenset()
+                found[key] = StoredChunk(ids | {cid}, np.asarray(vec, dtype=np.float32))
+        return found
+
+    def find_sentences(self, hashes: list[str]) -> dict[str, np.ndarray]:
+        """One stored sentence vector for each hash in `hashes` that has one."""
+        found: dict[str, np.ndarray] = {}
+        if not hashes or self._sentences.count() == 0:
+            return found
+        for batch in _batches(sorted(set(hashes))):
+            res = self._sentences.get(where={"hash": {"$in": batch}},
+                                      include=["embeddings", "metadatas"])
+            for meta, vec in zip(res["metadatas"], res["embeddings"], strict=True):
+                found.setdefault(str(meta["hash"]), np.asarray(vec, dtype=np.float32))
+        return found
 
     # -- reads -------------------------------------------------------------------------------
     def query_chunks(self, vector: np.ndarray, k: int,

@@ -9,7 +9,9 @@ prints it as is, without a traceback.
     ├── SourcesError         the sources folder is missing or holds nothing we can read
     ├── LoadError            one file cannot be read; ingest reports it and goes on
     ├── IndexMissingError    no index yet: run `citewise ingest`
-    └── IndexMismatchError   the index was built with another embedding model or chunker
+    ├── IndexMismatchError   the index was built with another embedding model or chunker
+    ├── IndexBusyError       another ingest holds the index's writer lock (pid N)
+    └── StoreUnavailableError  the Chroma server (CITEWISE_CHROMA_URL) cannot be reached
 """
 
 
@@ -35,3 +37,11 @@ class IndexMissingError(CitewiseError):
 
 class IndexMismatchError(CitewiseError):
     """The existing index was built with a different embedding model or chunker."""
+
+
+class IndexBusyError(CitewiseError):
+    """Another process (or thread) is writing the index: one writer at a time."""
+
+
+class StoreUnavailableError(CitewiseError):
+    """The Chroma server the settings point at does not answer."""

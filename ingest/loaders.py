@@ -33,15 +33,14 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED
 
 
-def load(path: Path) -> list[Block]:
-    """Read one file into blocks, or raise `LoadError` saying why it cannot be read."""
+def load(path: Path, data: bytes | None = None) -> list[Block]:
+    """Read one file (or its `data`, already read) into blocks, or raise `LoadError` saying
+    why it cannot be read."""
     kind = SUPPORTED.get(path.suffix.lower())
     if kind is None:
         raise LoadError(f"unsupported file type {path.suffix or '(none)'!r}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
+    if data is None:
+        data = read_bytes(path)
     if not data.strip():
         raise LoadError("file is empty")
     if kind == "pdf":
@@ -54,6 +53,13 @@ def load(path: Path) -> list[Block]:
     if kind == "markdown":
         return _load_markdown(text)
     return _load_text(text)
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
 
 
 def decode(data: bytes) -> str:

@@ -4,12 +4,16 @@ Tables:
 - `meta`: key/value pairs, among them the embedding model and chunker fingerprint the index
   was built with (a mismatch is refused, see `check_settings`).
 - `docs`: one row per ingested document: id (path relative to the sources folder), path,
-  raw content hash, cleaned-text hash, title, cleaned text, ingest time.
-- `chunks`: every chunk of every document, with its exact span in the cleaned text. This is
-  the record that citations resolve against and the lexical index is rebuilt from.
+  raw content hash, cleaned-text hash, title, cleaned text, ingest time, and the embedding
+  model and chunker fingerprint it was embedded with (always the index's own: mixing is
+  refused, but each row says so on its own).
+- `chunks`: every chunk of every document (its id, so the document's chunk ids), with its
+  exact span in the cleaned text. This is the record that citations resolve against and the
+  lexical index is rebuilt from.
 
 Writes for one document happen in one transaction, so a crash leaves either the old or the
-new state of that document.
+new state of that document. The manifest is the truth: the vector store may hold more
+(orphans of an interrupted run, removed by the next sync), never less.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
     doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, raw_hash TEXT NOT NULL,
     clean_hash TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
-    ingested_at REAL NOT NULL
+    ingested_at REAL NOT NULL, embedding_model TEXT NOT NULL DEFAULT '',
+    chunker TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES docs(doc_id) ON DELETE CASCADE,
@@ -49,6 +54,8 @@ class DocRecord:
     title: str
     n_chunks: int
     ingested_at: float
+    embedding_model: str = ""
+    chunker: str = ""
 
 
 class Manifest:
@@ -63,6 +70,11 @@ class Manifest:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(docs)")}
+        for column in ("embedding_model", "chunker"):  # manifests from before 0.2
+            if column not in columns:
+                self._db.execute(
+                    f"ALTER TABLE docs ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
 
     @staticmethod
     def exists(index_dir: Path) -> bool:
@@ -86,7 +98,11 @@ class Manifest:
             have = self.get_meta(key)
             if have is None:
                 self.set_meta(key, wanted)
-            elif have != wanted:
+            elif have == wanted:
+                # Rows from before per-document settings; a reader never writes.
+                if self._db.execute(f"SELECT 1 FROM docs WHERE {key} = '' LIMIT 1").fetchone():
+                    self._db.execute(f"UPDATE docs SET {key} = ? WHERE {key} = ''", (wanted,))
+            else:
                 raise IndexMismatchError(
                     f"The index in {self.path.parent} was built with {what} {have!r}, not "
                     f"{wanted!r}: run `citewise ingest --rebuild` to rebuild it, or point "
@@ -97,9 +113,11 @@ class Manifest:
     def docs(self) -> dict[str, DocRecord]:
         rows = self._db.execute(
             "SELECT d.doc_id, d.path, d.raw_hash, d.clean_hash, d.title, d.ingested_at, "
-            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) FROM docs d"
+            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.embedding_model, "
+            "d.chunker FROM docs d"
         ).fetchall()
-        return {r[0]: DocRecord(r[0], r[1], r[2], r[3], r[4], r[6], r[5]) for r in rows}
+        return {r[0]: DocRecord(r[0], r[1], r[2], r[3], r[4], r[6], r[5], r[7], r[8])
+                for r in rows}
 
     def doc_text(self, doc_id: str) -> str | None:
         row = self._db.execute("SELECT text FROM docs WHERE doc_id = ?", (doc_id,)).fetchone()
@@ -114,9 +132,11 @@ class Manifest:
         with self._transaction():
             self._db.execute("DELETE FROM docs WHERE doc_id = ?", (doc.doc_id,))
             self._db.execute(
-                "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO docs (doc_id, path, raw_hash, clean_hash, title, text, "
+                "ingested_at, embedding_model, chunker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (doc.doc_id, doc.path, doc.raw_hash, clean_hash, doc.title, doc.text,
-                 time.time()),
+                 time.time(), self.get_meta("embedding_model") or "",
+                 self.get_meta("chunker") or ""),
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -152,6 +172,9 @@ class Manifest:
             "ORDER BY doc_id, seq"
         ):
             yield _chunk(row)
+
+    def all_chunk_ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT id FROM chunks")}
 
     def count_chunks(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])

@@ -1,10 +1,17 @@
-"""Shared fixtures: no network, a fake embedder, a temporary corpus and index."""
+"""Shared fixtures: no network, a fake embedder, a temporary corpus and index, and a real
+Chroma server (`chroma run`) for the tests of server mode."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,3 +90,55 @@ def embedder() -> HashingEmbedder:
 @pytest.fixture
 def service(settings: Settings, embedder: HashingEmbedder) -> Citewise:
     return Citewise(settings, embedder)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.05):
+    """Poll `condition()` until it returns something truthy; fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Chroma server on a free loopback port; yields its URL."""
+    port = free_port()
+    folder = tmp_path_factory.mktemp("chroma-server")
+    log = (folder / "server.log").open("wb")
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder / "data"),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if server.poll() is not None:
+            pytest.fail(f"chroma run exited with {server.returncode}: see {folder}/server.log")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(up, 60, "the Chroma server's heartbeat", interval=0.1)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()

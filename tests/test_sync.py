@@ -1,0 +1,173 @@
+"""The sync contract, run on both vector stores: the embedded PersistentClient and a real
+Chroma server (`chroma run`, through `chromadb.HttpClient`).
+
+Every test ends with the index's health check: Chroma holds exactly the manifest's chunks
+(and their sentences), the BM25 index holds the same ids once each.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from chromadb.api.models.Collection import Collection
+
+import index.sync
+from app.config import Settings
+from app.service import Citewise
+from index.lexical import BM25Index
+from index.vectors import ChromaVectors
+from tests.child import index_health
+from tests.fakes import HashingEmbedder
+
+LEMS = "004_5e456227b6f932b4.txt"
+CASE = "000_ca9eb5d6de5c83e8.txt"
+# A sentence of each document, asked back: the fake embedder finds it, and answers with it.
+QUESTIONS = {
+    LEMS: "The etiology of paraneoplastic muscle weakness is complex and multifactorial.",
+    CASE: "Paraneoplastic syndrome is the condition caused due to the presence of cancer cells "
+          "in the body.",
+}
+
+
+@pytest.fixture(params=["embedded", "server"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path, sources: Path) -> Settings:
+    """Overrides conftest's: the same settings, once per vector store."""
+    url = None
+    if request.param == "server":
+        url = request.getfixturevalue("chroma_server")
+        ChromaVectors.drop(tmp_path, url)  # the server outlives each test: start empty
+    return Settings(sources_dir=sources, index_dir=tmp_path / "index", chroma_url=url,
+                    _env_file=None)
+
+
+def healthy(service: Citewise, questions: dict[str, str] | None = None) -> dict:
+    health = index_health(service, questions or {})
+    assert health["chroma_equals_manifest"] and health["sentences_equal_manifest"]
+    assert health["lexical_equals_manifest"]
+    assert health["chroma_chunks"] == health["manifest_chunks"] == health["manifest_unique"]
+    assert all(health["answered"].values()), health["answered"]
+    return health
+
+
+def test_first_ingest_adds_everything_and_second_embeds_nothing(
+        service: Citewise, embedder: HashingEmbedder) -> None:
+    first = service.ingest()
+    assert (len(first.added), first.failed) == (2, [])
+    assert first.chunks_embedded == first.chunks_total > 0
+    calls = embedder.calls
+    second = service.ingest()
+    data = second.to_json()
+    assert set(data) == {"added", "updated", "removed", "unchanged", "failed", "skipped",
+                         "chunks_embedded", "chunks_total"}
+    assert (data["added"], data["unchanged"], data["chunks_embedded"]) == (0, 2, 0)
+    assert embedder.calls == calls
+    healthy(service, QUESTIONS)
+
+
+def test_ask_reingest_after_a_change_and_delete(service: Citewise, sources: Path) -> None:
+    service.ingest()
+    assert not service.ask(QUESTIONS[LEMS]).abstained
+    doc = sources / CASE
+    anchor = "Paraneoplastic Syndrome\n"
+    doc.write_text(doc.read_text().replace(
+        anchor, anchor + "\nThymectomy is a new paragraph about surgery.\n", 1))
+    (sources / LEMS).unlink()
+    summary = service.ingest()
+    assert (summary.updated, summary.removed) == ([CASE], [LEMS])
+    assert "Thymectomy" in service.ask("Which surgery is mentioned? Thymectomy").hits[0].chunk.text
+    assert healthy(service, {CASE: QUESTIONS[CASE]})["docs"] == [CASE]
+
+
+def test_an_edit_re_embeds_only_the_passages_it_changed(
+        service: Citewise, sources: Path) -> None:
+    first = service.ingest()
+    doc = sources / CASE
+    text = doc.read_text()
+    # A new paragraph near the top moves every later chunk (new ids), but not its text.
+    anchor = "Paraneoplastic Syndrome\n"
+    doc.write_text(text.replace(anchor, anchor + "\nThymectomy is a new paragraph.\n", 1))
+    summary = service.ingest()
+    assert summary.updated == [CASE]
+    assert 0 < summary.chunks_embedded <= 3 < first.chunks_total
+    assert summary.chunks_reused > 0
+    healthy(service, QUESTIONS)
+
+
+def test_a_renamed_or_moved_file_is_not_embedded_again(
+        service: Citewise, sources: Path, embedder: HashingEmbedder) -> None:
+    service.ingest()
+    calls = embedder.calls
+    (sources / "moved").mkdir()
+    (sources / LEMS).rename(sources / "moved" / "lems.txt")
+    (sources / CASE).rename(sources / "case-report.txt")
+    summary = service.ingest()
+    assert sorted(summary.added) == ["case-report.txt", "moved/lems.txt"]
+    assert sorted(summary.removed) == [CASE, LEMS]
+    assert summary.chunks_embedded == 0 and embedder.calls == calls
+    healthy(service, {"moved/lems.txt": QUESTIONS[LEMS], "case-report.txt": QUESTIONS[CASE]})
+
+
+def test_identical_files_are_both_tracked_and_one_can_go(
+        service: Citewise, sources: Path, embedder: HashingEmbedder) -> None:
+    service.ingest()
+    calls = embedder.calls
+    shutil.copy(sources / LEMS, sources / "copy-of-lems.txt")
+    summary = service.ingest()
+    assert summary.added == ["copy-of-lems.txt"] and summary.chunks_embedded == 0
+    assert embedder.calls == calls
+    both = {LEMS: QUESTIONS[LEMS], "copy-of-lems.txt": QUESTIONS[LEMS]}
+    healthy(service, both)
+    (sources / LEMS).unlink()
+    assert service.ingest().removed == [LEMS]
+    healthy(service, {"copy-of-lems.txt": QUESTIONS[LEMS]})
+
+
+def test_a_document_larger_than_one_chroma_call_is_stored_whole(
+        service: Citewise, sources: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Chroma takes at most get_max_batch_size() items per call; make that 7, and rounds of
+    # 5 chunks, so one document needs many calls of each kind.
+    real_init, real_upsert = ChromaVectors.__init__, Collection.upsert
+    sizes: list[int] = []
+
+    def small_batches(self, *args, **kwargs) -> None:
+        real_init(self, *args, **kwargs)
+        self._max_batch = 7
+
+    def upsert(self, ids, *args, **kwargs):
+        sizes.append(len(ids))
+        return real_upsert(self, ids, *args, **kwargs)
+
+    monkeypatch.setattr(ChromaVectors, "__init__", small_batches)
+    monkeypatch.setattr(Collection, "upsert", upsert)
+    monkeypatch.setattr(index.sync, "STORE_BATCH", 5)
+    summary = service.ingest()
+    assert summary.chunks_total > 7 and summary.failed == []
+    assert len(sizes) > 2 * summary.chunks_total / 7 and max(sizes) == 7
+    health = healthy(service, QUESTIONS)
+    assert health["chroma_chunks"] == summary.chunks_total
+
+
+def test_orphans_and_a_drifted_lexical_index_are_repaired(service: Citewise) -> None:
+    service.ingest()
+    index = service.index
+    ids = index.manifest.chunk_ids(LEMS)
+    index.manifest.remove_doc(LEMS)  # as if the run died after the manifest changed
+    ids_file = index.dir / BM25Index.DIRNAME / "ids.json"
+    stale = json.loads(ids_file.read_text())
+    ids_file.write_text(json.dumps(stale[:-1] + ["not-a-chunk"]))  # same count, wrong ids
+    summary = service.ingest()
+    assert summary.added == [LEMS] and summary.chunks_embedded == 0
+    assert set(ids) <= service.index.vectors.chunk_ids()
+    healthy(service, QUESTIONS)
+
+
+def test_rebuild_starts_from_nothing(service: Citewise, embedder: HashingEmbedder) -> None:
+    first = service.ingest()
+    calls = embedder.calls
+    again = service.ingest(rebuild=True)
+    assert len(again.added) == 2 and again.chunks_embedded == first.chunks_embedded
+    assert embedder.calls == 2 * calls
+    healthy(service, QUESTIONS)
