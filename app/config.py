@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.chunking import ChunkerSettings
@@ -42,6 +42,22 @@ class Settings(BaseSettings):
                                           "as failed with the reason.")
     max_answer_sentences: int = Field(4, ge=1, le=5,
                                       description="Most sentences in an extractive answer.")
+
+    # -- the web UI (`citewise serve`) ---------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address the web UI listens on; the default is "
+                                               "this machine only (0.0.0.0: every network).")
+    port: int = Field(7860, ge=1, le=65535, description="Port of the web UI.")
+    auth_username: str | None = Field(None, description="Web UI login name (set it with "
+                                                        "auth_password to require a login).")
+    auth_password: SecretStr | None = Field(None, description="Web UI password.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest file the web UI accepts "
+                                                         "as an upload, in MB.")
+    queue_size: int = Field(64, ge=1, description="Most requests waiting in the web UI's "
+                                                  "queue; more are refused as busy.")
+    concurrency_limit: int = Field(4, ge=1, description="Questions answered at the same "
+                                                        "time by the web UI.")
+    feedback_dir: Path = Field(Path("data/feedback"), description="Folder of feedback.jsonl "
+                                                                  "(ratings from the web UI).")
 
     def chunker(self, max_tokens: int) -> ChunkerSettings:
         return ChunkerSettings(chunk_tokens=min(self.chunk_tokens, max_tokens),
