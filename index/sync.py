@@ -7,12 +7,13 @@ its document get their vectors copied (`chunks_reused`), not embedded again.
 
 Order of writes, so that a crash (even SIGKILL) at any point leaves an index the next run
 repairs, never one with a gap:
-1. the new chunks' vectors, sentences before chunks, in batches of `STORE_BATCH` chunks;
-2. the manifest switches to the new version of the document, in one transaction;
+1. the new chunks' vectors, sentences before chunks, in rounds of `STORE_BATCH` chunks
+   (a large document takes several rounds, small ones share one);
+2. the manifest switches to the new version of each document, one transaction each;
 3. the old chunks' vectors are deleted. A removed document leaves the manifest first and
    the vector store second;
-4. vectors the manifest does not know (orphans of an interrupted run) are deleted, last, so
-   that a rerun can first reuse them;
+4. vectors the manifest does not know (orphans of an interrupted run, which the manifest's
+   `sync_state` tells) are deleted, last, so that a rerun can first reuse them;
 5. the BM25 index is rebuilt from the manifest whenever its ids differ from the manifest's.
 
 Callers hold the index's writer lock (`index.lock.IndexLock`) around a sync.
@@ -38,6 +39,7 @@ from ingest.types import Chunk, SourceDoc
 log = logging.getLogger(__name__)
 
 STORE_BATCH = 256  # chunks embedded and written per round: bounds memory on a huge file
+SYNC_STATE = "sync_state"  # manifest meta key: "running" during a sync, "done" after it
 
 
 @dataclass
@@ -75,12 +77,15 @@ def discover(sources_dir: Path, paths: list[Path] | None,
         if not root.exists():
             summary.failed.append((str(root), "no such file or folder"))
             continue
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        files = [root] if root.is_file() else sorted(
+            p for p in root.rglob("*") if p.is_file() or (p.is_symlink() and not p.exists()))
         base = root if root.is_dir() else root.parent
         for path in files:
             rel = path.relative_to(base)
             if any(part.startswith(".") for part in rel.parts):
                 summary.skipped.append((str(path), "hidden file"))
+            elif not path.exists():
+                summary.skipped.append((str(path), "broken symlink: it points to nothing"))
             elif path.is_symlink() and not _inside(path.resolve(), base.resolve()):
                 summary.skipped.append((str(path), "symlink pointing outside the folder"))
             elif not is_supported(path):
@@ -116,6 +121,9 @@ def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
     manifest = index.manifest
     known = manifest.docs()
     docs, failed_ids = _read(files, sources_dir, summary, progress, max_doc_chars)
+    # "running" until this sync ends: whoever finds it so knows the last one was cut short.
+    interrupted = manifest.get_meta(SYNC_STATE) != "done"
+    manifest.set_meta(SYNC_STATE, "running")
 
     # Which documents need (re)chunking: new, changed, or with vectors missing.
     stored_ids = index.vectors.chunk_ids()
@@ -129,15 +137,23 @@ def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
         todo.append((doc, clean_hash, chunk_document(doc, index.embedder.count_tokens,
                                                      index.chunker)))
 
+    # Small documents go in groups of about STORE_BATCH chunks, so the embedder gets full
+    # batches; each document switches in the manifest once all its vectors are stored.
     with _chunk_bar(sum(len(chunks) for *_, chunks in todo), progress) as bar:
-        for doc, clean_hash, chunks in todo:
-            _store(index, chunks, summary, bar)
-            old = set(manifest.chunk_ids(doc.doc_id))
-            manifest.put_doc(doc, clean_hash, chunks)  # the switch to the new version
-            stale = old - {c.id for c in chunks}
-            if stale:
-                index.vectors.delete(sorted(stale))
-            (summary.updated if doc.doc_id in known else summary.added).append(doc.doc_id)
+        group: list[tuple[SourceDoc, str, list[Chunk]]] = []
+        for i, item in enumerate(todo):
+            group.append(item)
+            if i + 1 < len(todo) and sum(len(c) for *_, c in group) < STORE_BATCH:
+                continue
+            _store(index, [c for *_, chunks in group for c in chunks], summary, bar)
+            for doc, clean_hash, chunks in group:
+                old = set(manifest.chunk_ids(doc.doc_id))
+                manifest.put_doc(doc, clean_hash, chunks)  # the switch to the new version
+                stale = old - {c.id for c in chunks}
+                if stale:
+                    index.vectors.delete(sorted(stale))
+                (summary.updated if doc.doc_id in known else summary.added).append(doc.doc_id)
+            group = []
 
     # Documents whose file is gone (only those this run was asked to look after): out of
     # the manifest first, so a crash in between leaves orphan vectors, never a gap.
@@ -153,18 +169,22 @@ def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
 
     # Vectors the manifest does not know: left by an interrupted run (or by the deletes just
     # above). They are removed last so that a run resuming after a crash could reuse them.
+    # Reading every sentence's metadata is the slowest part of a sync that changes nothing,
+    # so that is skipped when the last sync ended and this one wrote nothing.
     wanted = manifest.all_chunk_ids()
-    if todo or summary.removed:
-        stored_ids = index.vectors.chunk_ids()
-    orphans = (stored_ids | index.vectors.sentence_chunk_ids()) - wanted
-    if orphans:
-        log.info("removing %d orphan chunks left by an interrupted run", len(orphans))
-        index.vectors.delete(sorted(orphans))
+    if interrupted or todo or summary.removed:
+        if todo or summary.removed:
+            stored_ids = index.vectors.chunk_ids()
+        orphans = (stored_ids | index.vectors.sentence_chunk_ids()) - wanted
+        if orphans:
+            log.info("removing %d orphan chunks left by an interrupted run", len(orphans))
+            index.vectors.delete(sorted(orphans))
 
     lexical = BM25Index.stored_ids(index.dir)
     if (todo or summary.removed or lexical is None or len(lexical) != len(wanted)
             or set(lexical) != wanted):
         index.rebuild_lexical()
+    manifest.set_meta(SYNC_STATE, "done")
     summary.chunks_total = len(wanted)
     return summary
 

@@ -39,6 +39,7 @@ EXPECTED: dict[str, str | tuple[str, str]] = {
     "huge.txt": ("failed", "over the limit of 20 MB of text per document"),
     ".DS_Store": ("skipped", "hidden file"),
     "outside-link.txt": ("skipped", "symlink pointing outside the folder"),
+    "broken-link.txt": ("skipped", "broken symlink"),
     "copy-of-lems.txt": "added",
     "unreadable.txt": ("failed", "cannot read file: Permission denied"),
     LEMS: ("failed", "binary"),  # was fine, now broken: keeps what was indexed
@@ -79,6 +80,7 @@ def write_bad_corpus(sources: Path, outside: Path) -> None:
     (sources / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + b"\x00" * 64)
     (outside / "secret.txt").write_text("Outside the sources folder: never ingested.\n")
     (sources / "outside-link.txt").symlink_to(outside / "secret.txt")
+    (sources / "broken-link.txt").symlink_to(outside / "gone.txt")
     shutil.copy(sources / LEMS, sources / "copy-of-lems.txt")
     (sources / "unreadable.txt").write_text("Nobody may read this file.\n")
     (sources / "unreadable.txt").chmod(0)

@@ -13,13 +13,17 @@ from pathlib import Path
 
 import pytest
 from chromadb.api.models.Collection import Collection
+from click.testing import CliRunner
 
+import app.service
 import index.sync
+from app.cli import cli
 from app.config import Settings
 from app.service import Citewise
 from index.lexical import BM25Index
 from index.vectors import ChromaVectors
 from tests.child import index_health
+from tests.conftest import free_port
 from tests.fakes import HashingEmbedder
 
 LEMS = "004_5e456227b6f932b4.txt"
@@ -164,6 +168,28 @@ def test_orphans_and_a_drifted_lexical_index_are_repaired(service: Citewise) -> 
     healthy(service, QUESTIONS)
 
 
+def test_vectors_left_by_a_killed_run_are_removed(service: Citewise) -> None:
+    import numpy as np
+
+    from index.sync import SYNC_STATE
+    from ingest.chunking import chunk_sentences
+    from ingest.types import Chunk
+
+    service.ingest()
+    index = service.index
+    # As if a run had stored a new chunk's vectors and died before the manifest switched.
+    ghost = Chunk("ghost", LEMS, "t", (), 0, 27, "Half written. Never indexed.")
+    sentences = chunk_sentences([ghost])
+    dim = service.embedder.dim
+    index.vectors.add([ghost], np.ones((1, dim), np.float32), sentences,
+                      np.ones((len(sentences), dim), np.float32))
+    index.manifest.set_meta(SYNC_STATE, "running")
+    summary = service.ingest()
+    assert (summary.added, summary.updated, summary.chunks_embedded) == ([], [], 0)
+    assert "ghost" not in service.index.vectors.sentence_chunk_ids()
+    healthy(service, QUESTIONS)
+
+
 def test_rebuild_starts_from_nothing(service: Citewise, embedder: HashingEmbedder) -> None:
     first = service.ingest()
     calls = embedder.calls
@@ -171,3 +197,44 @@ def test_rebuild_starts_from_nothing(service: Citewise, embedder: HashingEmbedde
     assert len(again.added) == 2 and again.chunks_embedded == first.chunks_embedded
     assert embedder.calls == 2 * calls
     healthy(service, QUESTIONS)
+
+
+# -- server mode through the command line ----------------------------------------------------
+
+
+def test_cli_against_the_server(chroma_server: str, tmp_path: Path, sources: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app.service, "default_embedder", lambda s: HashingEmbedder())
+    monkeypatch.setenv("CITEWISE_SOURCES_DIR", str(sources))
+    monkeypatch.setenv("CITEWISE_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.chdir(tmp_path)
+    ChromaVectors.drop(tmp_path, chroma_server)
+
+    def run(*args: str, input: str | None = None) -> str:
+        result = CliRunner().invoke(cli, [*args, "--chroma-url", chroma_server], input=input,
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert json.loads(run("ingest", "--json"))["added"] == 2
+    assert not (tmp_path / "index" / "chroma").exists()  # the vectors are on the server
+    assert (tmp_path / "index" / "manifest.sqlite").exists()  # the manifest stays here
+    answer = json.loads(run("ask", QUESTIONS[LEMS], "--json"))
+    assert answer["citations"][0]["source"] == LEMS
+    assert "[1]" in run("chat", "--k", "3", input=QUESTIONS[CASE] + "\n")
+    # The same index without the flag is the embedded store, which holds nothing yet.
+    result = CliRunner().invoke(cli, ["ingest", "--json"], catch_exceptions=False)
+    assert json.loads(result.output)["chunks_embedded"] > 0
+
+
+def test_an_unreachable_server_is_one_clear_line(tmp_path: Path, sources: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app.service, "default_embedder", lambda s: HashingEmbedder())
+    monkeypatch.setenv("CITEWISE_SOURCES_DIR", str(sources))
+    monkeypatch.setenv("CITEWISE_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("CITEWISE_CHROMA_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["ingest"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Cannot reach the Chroma server at http://127.0.0.1:" in result.output
+    assert len(result.output.strip().splitlines()) == 1
