@@ -7,7 +7,8 @@ Ingest and questions may run at the same time in one process (say, a UI that re-
 in a thread): an ingest writes through an `Index` of its own, holding the writer lock,
 while questions read through `self.index`, which sees each document as soon as the ingest
 commits it and the new BM25 index once the ingest is done. Only `--rebuild`, which deletes
-the index, closes the one questions use.
+the index, closes the one questions use. (With a Chroma server, another process's ingests
+show too: see `Index.lexical`.)
 """
 
 from __future__ import annotations

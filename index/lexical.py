@@ -87,6 +87,15 @@ class BM25Index:
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
+    def stamp(cls, index_dir: Path) -> tuple[int, int] | None:
+        """Which save is on disk (each writes a new file), or None if none is right now."""
+        try:
+            st = (index_dir / cls.DIRNAME / "ids.json").stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns
+
+    @classmethod
     def stored_ids(cls, index_dir: Path) -> list[str] | None:
         """The chunk ids of the saved index (None if there is none), without loading it."""
         ids_file = index_dir / cls.DIRNAME / "ids.json"

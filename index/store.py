@@ -39,6 +39,7 @@ class Index:
             self.manifest.close()
             raise
         self._lexical: BM25Index | None = None
+        self._lexical_stamp: tuple[int, int] | None = None
 
     @classmethod
     def open_existing(cls, index_dir: Path, embedder: Embedder, chunker: ChunkerSettings,
@@ -64,20 +65,32 @@ class Index:
 
     @property
     def lexical(self) -> BM25Index:
-        if self._lexical is None:
-            self._lexical = BM25Index.load(self.dir)
+        """The BM25 index. With a Chroma server it is loaded again whenever any process's
+        ingest has saved a new one, since the server shows every process's vectors at once.
+        The embedded store does not show another process's writes to this one (a Chroma
+        limit), so there only an ingest of this process switches it (`reload_lexical`):
+        BM25 and vectors always agree. A search keeps the index it started with; while a
+        save swaps folders, the last one loaded goes on serving."""
+        stamp = BM25Index.stamp(self.dir) if self.vectors.shared else self._lexical_stamp
+        if self._lexical is None or (stamp is not None and stamp != self._lexical_stamp):
+            self.reload_lexical()
+        assert self._lexical is not None
         return self._lexical
 
     def reload_lexical(self) -> None:
-        """Pick up the BM25 index an ingest saved since this one was loaded. A search
-        already running keeps the object it started with."""
-        self._lexical = BM25Index.load(self.dir)
+        """Load the BM25 index an ingest saved."""
+        stamp = BM25Index.stamp(self.dir)
+        try:
+            self._lexical, self._lexical_stamp = BM25Index.load(self.dir), stamp
+        except (OSError, ValueError):  # caught mid-swap: keep what we have
+            if self._lexical is None:
+                raise
 
     def rebuild_lexical(self) -> None:
         chunks = list(self.manifest.all_chunks())
         lexical = BM25Index.build([c.id for c in chunks], [c.embed_text() for c in chunks])
         lexical.save(self.dir)
-        self._lexical = lexical
+        self._lexical, self._lexical_stamp = lexical, BM25Index.stamp(self.dir)
 
     def retriever(self) -> HybridRetriever:
         return HybridRetriever(self.embedder, self.vectors, self.lexical, self.manifest)

@@ -127,6 +127,7 @@ class ChromaVectors:
 
     def __init__(self, path: Path, model_name: str, dim: int, url: str | None = None):
         self._client = _client(path, url)
+        self.shared = bool(url)  # a server: every process sees every write at once
         where = url or path
         meta = {"hnsw:space": "cosine", "embedding_model": model_name, "dim": dim}
         self._chunks = self._client.get_or_create_collection(

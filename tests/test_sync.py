@@ -8,7 +8,10 @@ Every test ends with the index's health check: Chroma holds exactly the manifest
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +26,7 @@ from app.service import Citewise
 from index.lexical import BM25Index
 from index.vectors import ChromaVectors
 from tests.child import index_health
-from tests.conftest import free_port
+from tests.conftest import ROOT, free_port
 from tests.fakes import HashingEmbedder
 
 LEMS = "004_5e456227b6f932b4.txt"
@@ -34,6 +37,10 @@ QUESTIONS = {
     CASE: "Paraneoplastic syndrome is the condition caused due to the presence of cancer cells "
           "in the body.",
 }
+NEW_DOC = ("# Plasmapheresis\n\nPlasmapheresis removes pathogenic antibodies from the blood "
+           "of patients with Lambert-Eaton myasthenic syndrome.\n")
+NEW_QUESTION = ("Plasmapheresis removes pathogenic antibodies from the blood of patients with "
+                "Lambert-Eaton myasthenic syndrome.")
 
 
 @pytest.fixture(params=["embedded", "server"])
@@ -238,3 +245,24 @@ def test_an_unreachable_server_is_one_clear_line(tmp_path: Path, sources: Path,
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "Cannot reach the Chroma server at http://127.0.0.1:" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_with_a_server_a_serving_process_sees_another_process_ingest(
+        chroma_server: str, tmp_path: Path, sources: Path) -> None:
+    """The point of server mode: a process answering questions (say `citewise serve`) and
+    a `citewise ingest` run from a shell share one index."""
+    ChromaVectors.drop(tmp_path, chroma_server)
+    settings = Settings(sources_dir=sources, index_dir=tmp_path / "index",
+                        chroma_url=chroma_server, _env_file=None)
+    reader = Citewise(settings, HashingEmbedder())
+    reader.ingest()
+    assert not reader.ask(QUESTIONS[LEMS]).abstained
+    (sources / "plasmapheresis.md").write_text(NEW_DOC)
+    env = {**os.environ, "CITEWISE_SOURCES_DIR": str(sources),
+           "CITEWISE_INDEX_DIR": str(settings.index_dir), "CITEWISE_CHROMA_URL": chroma_server}
+    other = subprocess.run([sys.executable, "-m", "tests.child", "cli", "ingest", "--json"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert json.loads(other.stdout)["added"] == 1, other.stderr
+    answer = reader.ask(NEW_QUESTION)
+    assert answer.citations and answer.citations[0].doc_id == "plasmapheresis.md"
+    assert answer.hits[0].dense_rank == 1 and answer.hits[0].lexical_rank == 1
