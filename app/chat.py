@@ -28,7 +28,7 @@ from index.lexical import STOP_WORDS
 from ingest.errors import CitewiseError
 
 MODES = ("extractive",)  # generative answers come with a local model (issue 6)
-WORDS_PER_STEP = 8  # streaming granularity
+WORDS_PER_STEP = 10  # streaming granularity
 MAX_TOPIC_WORDS = 8
 
 AskFn = Callable[[str, int | None, list[str] | None], Answer]

@@ -50,13 +50,22 @@ def build_app(service: Citewise) -> gr.Blocks:
 
     def ask(question: str, history: list[chat.Turn] | None, k: float,
             doc_ids: list[str] | None, mode: str):
+        # While the answer streams only the conversation changes: the sources and the
+        # session's turns are skipped (each costs Gradio processing, the state a deep
+        # copy) until the last step, which sends everything (an API client's result).
+        shown_sources = None
         for view in chat.chat_turn(service.ask, question or "", history or [], int(k),
                                    doc_ids or None, mode):
             for note in view.notes:
                 gr.Info(note)
-            yield view.transcript_html, view.sources_html, list(view.turns), ""
-            if not view.done:
-                time.sleep(STREAM_PAUSE_S)
+            if view.done:
+                yield view.transcript_html, view.sources_html, list(view.turns), ""
+                return
+            sources = view.sources_html
+            yield (view.transcript_html, sources if sources != shown_sources else gr.skip(),
+                   gr.skip(), "" if shown_sources is None else gr.skip())
+            shown_sources = sources
+            time.sleep(STREAM_PAUSE_S)
 
     def ask_example(question: str):
         def run(history: list[chat.Turn] | None, k: float, doc_ids: list[str] | None,

@@ -92,9 +92,9 @@ def running_ui(root: Path, extra: dict[str, str] | None = None,
     shutil.copytree(DEFAULT_SOURCES, sources)
     for name, text in (extra or {}).items():
         (sources / name).write_text(text)
+    settings.setdefault("port", free_port())
     config = Settings(sources_dir=sources, index_dir=root / "index",
-                      feedback_dir=root / "feedback", port=free_port(), _env_file=None,
-                      **settings)
+                      feedback_dir=root / "feedback", _env_file=None, **settings)
     service = Citewise(config, embedder or real_embedder())
     summary = service.ingest()
     assert summary.failed == [], summary.failed
