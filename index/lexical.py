@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -57,13 +58,17 @@ class BM25Index:
         self._vocab: dict[str, int] = retriever.vocab_dict if retriever is not None else {}
 
     @classmethod
-    def build(cls, ids: list[str], texts: list[str]) -> BM25Index:
+    def build(cls, ids: list[str], texts: Iterable[str]) -> BM25Index:
         if not ids:
             return cls([], None)
         import bm25s
 
+        # One string object per distinct token: a corpus has millions of tokens but few
+        # distinct ones (a 50 MB document: 0.4 GB less at the peak of an ingest).
+        shared: dict[str, str] = {}
+        corpus = [[shared.setdefault(w, w) for w in tokenize(t)] or ["_empty_"] for t in texts]
         retriever = bm25s.BM25()
-        retriever.index([tokenize(t) or ["_empty_"] for t in texts], show_progress=False)
+        retriever.index(corpus, show_progress=False)
         return cls(list(ids), retriever)
 
     def save(self, index_dir: Path) -> None:

@@ -88,7 +88,7 @@ class Index:
 
     def rebuild_lexical(self) -> None:
         chunks = list(self.manifest.all_chunks())
-        lexical = BM25Index.build([c.id for c in chunks], [c.embed_text() for c in chunks])
+        lexical = BM25Index.build([c.id for c in chunks], (c.embed_text() for c in chunks))
         lexical.save(self.dir)
         self._lexical, self._lexical_stamp = lexical, BM25Index.stamp(self.dir)
 

@@ -33,6 +33,7 @@ from ingest.types import Chunk, Sentence
 CHUNKS = "citewise_chunks"
 SENTENCES = "citewise_sentences"
 _LOOKUP_BATCH = 500  # ids or hashes per `get`: keeps each filter small
+_SCAN_PAGE = 5000  # items per `get` when reading a whole collection
 
 
 def text_hash(text: str) -> str:
@@ -108,6 +109,18 @@ def _client(path: Path, url: str | None = None):  # -> chromadb.ClientAPI
 def _batches(items: list[str], size: int = _LOOKUP_BATCH) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def _pages(collection, include: list[str]) -> Iterator[dict]:
+    """A whole collection, `_SCAN_PAGE` items per `get`: one `get` of everything fails on a
+    large collection ("too many SQL variables") and holds it all in memory at once."""
+    offset = 0
+    while True:
+        res = collection.get(include=include, limit=_SCAN_PAGE, offset=offset)
+        if not res["ids"]:
+            return
+        yield res
+        offset += len(res["ids"])
 
 
 class ChromaVectors:
@@ -236,12 +249,12 @@ class ChromaVectors:
 
     def chunk_ids(self) -> set[str]:
         """Ids of the chunks stored whole (their vector is written after their sentences)."""
-        return set(self._chunks.get(include=[])["ids"])
+        return {cid for res in _pages(self._chunks, []) for cid in res["ids"]}
 
     def sentence_chunk_ids(self) -> set[str]:
         """Chunk ids that have sentence vectors, including any left by an interrupted run."""
-        metas = self._sentences.get(include=["metadatas"])["metadatas"]
-        return {str(m["chunk_id"]) for m in metas}
+        return {str(m["chunk_id"]) for res in _pages(self._sentences, ["metadatas"])
+                for m in res["metadatas"]}
 
     def count(self) -> int:
         return int(self._chunks.count())
