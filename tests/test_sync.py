@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 import app.service
 import index.sync
+import index.vectors
 from app.cli import cli
 from app.config import Settings
 from app.service import Citewise
@@ -136,7 +137,7 @@ def test_identical_files_are_both_tracked_and_one_can_go(
     healthy(service, {"copy-of-lems.txt": QUESTIONS[LEMS]})
 
 
-def test_a_document_larger_than_one_chroma_call_is_stored_whole(
+def test_a_document_larger_than_one_chroma_call_is_stored_whole_and_read_back(
         service: Citewise, sources: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Chroma takes at most get_max_batch_size() items per call; make that 7, and rounds of
     # 5 chunks, so one document needs many calls of each kind.
@@ -154,6 +155,7 @@ def test_a_document_larger_than_one_chroma_call_is_stored_whole(
     monkeypatch.setattr(ChromaVectors, "__init__", small_batches)
     monkeypatch.setattr(Collection, "upsert", upsert)
     monkeypatch.setattr(index.sync, "STORE_BATCH", 5)
+    monkeypatch.setattr(index.vectors, "_SCAN_PAGE", 4)  # and whole-collection reads page
     summary = service.ingest()
     assert summary.chunks_total > 7 and summary.failed == []
     assert len(sizes) > 2 * summary.chunks_total / 7 and max(sizes) == 7
