@@ -19,7 +19,7 @@ from pathlib import Path
 
 from app.answer import Answer
 from app.config import Settings
-from index.embedder import Embedder, SentenceTransformerEmbedder
+from index.embedder import Embedder, make_embedder
 from index.lock import IndexLock
 from index.store import Index
 from index.sync import IngestSummary, sync
@@ -29,7 +29,7 @@ from ingest.errors import CitewiseError
 
 
 def default_embedder(settings: Settings) -> Embedder:
-    return SentenceTransformerEmbedder(settings.embedding_model, settings.embed_batch_size)
+    return make_embedder(settings.embedding_model, settings.embed_batch_size)
 
 
 class Citewise:

