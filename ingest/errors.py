@@ -11,7 +11,8 @@ prints it as is, without a traceback.
     ├── IndexMissingError    no index yet: run `citewise ingest`
     ├── IndexMismatchError   the index was built with another embedding model or chunker
     ├── IndexBusyError       another ingest holds the index's writer lock (pid N)
-    └── StoreUnavailableError  the Chroma server (CITEWISE_CHROMA_URL) cannot be reached
+    ├── StoreUnavailableError  the Chroma server (CITEWISE_CHROMA_URL) cannot be reached
+    └── GeneratorError       the language model cannot be loaded or its server does not answer
 """
 
 
@@ -45,3 +46,7 @@ class IndexBusyError(CitewiseError):
 
 class StoreUnavailableError(CitewiseError):
     """The Chroma server the settings point at does not answer."""
+
+
+class GeneratorError(CitewiseError):
+    """The language model cannot be loaded or its server does not answer."""

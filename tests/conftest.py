@@ -16,9 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Settings
-from app.service import Citewise
-from tests.fakes import HashingEmbedder
+# Tests answer extractively unless they ask for generative answers (and pass a generator):
+# the packaged language model is installed, and `auto` would load it in every test.
+os.environ["CITEWISE_ANSWER_MODE"] = "extractive"
+
+from app.config import Settings  # noqa: E402
+from app.service import Citewise  # noqa: E402
+from tests.fakes import HashingEmbedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCES = ROOT / "data" / "sources"

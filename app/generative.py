@@ -1,0 +1,142 @@
+"""Generative answers: the model's own words, every sentence verified before it is final.
+
+1. Retrieve and score source sentences exactly as the extractive answerer does
+   (`app.extractive.candidates`). If the best one is below the abstention threshold, or the
+   question asks for a quantity that no candidate states, abstain at once: the model is not
+   asked, so it cannot make an answer up.
+2. The best `evidence` sentences (default 6) are numbered [1]..[n] in a short prompt
+   (`app.prompt`), and the model's reply streams out token by token.
+3. If the reply is the fixed no-answer sentence, the answer is an abstention.
+4. Otherwise each sentence is checked against the evidence it cites (`app.verify`).
+   Supported sentences make the answer, cited to the exact source sentences, numbered in
+   order of first use; unsupported ones are kept aside, flagged, for display.
+5. If no sentence survives, the answer is the extractive one for the same hits, with a
+   note saying so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from app.answer import Answer, AnswerSentence, Citation
+from app.extractive import (
+    Candidate,
+    ExtractiveAnswerer,
+    asks_quantity,
+    candidates,
+    states_quantity,
+)
+from app.generators import Generator
+from app.prompt import answer_messages
+from app.verify import check_draft, is_refusal
+from index.hybrid import Retriever
+
+FALLBACK_NOTE = ("The generated answer could not be verified against the sources, so the "
+                 "source sentences are shown instead.")
+
+Event = str | Answer  # a streamed piece of the draft, then the final answer
+
+
+class GenerativeAnswerer:
+    def __init__(self, retriever: Retriever, generator: Generator, abstain_threshold: float,
+                 evidence: int = 6, max_tokens: int = 200, max_sentences: int = 4):
+        self.retriever = retriever
+        self.generator = generator
+        self.threshold = abstain_threshold
+        self.evidence = evidence
+        self.max_tokens = max_tokens
+        self.extractive = ExtractiveAnswerer(retriever, abstain_threshold, max_sentences)
+
+    def answer(self, question: str, k: int, doc_ids: list[str] | None = None) -> Answer:
+        final = None
+        for event in self.stream(question, k, doc_ids):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    def stream(self, question: str, k: int, doc_ids: list[str] | None = None
+               ) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        hits = self.retriever.search(question, k, doc_ids)
+        t1 = time.perf_counter()
+        cands = candidates(hits)
+        timings = {"retrieve_ms": (t1 - t0) * 1000}
+
+        def final(sentences: tuple[AnswerSentence, ...] = (),
+                  citations: tuple[Citation, ...] = ()) -> Answer:
+            return Answer(question, sentences, citations, tuple(hits), not sentences,
+                          mode="generative", timings=timings, generator=self.generator.name)
+
+        if (not cands or cands[0].score < self.threshold
+                or (asks_quantity(question) and not any(states_quantity(c.text)
+                                                        for c in cands[:self.evidence]))):
+            yield final()
+            return
+        evidence = _evidence(cands, self.evidence)
+        texts = [evidence_text(c) for c in evidence]
+        parts: list[str] = []
+        first: float | None = None
+        for piece in self.generator.stream(answer_messages(question, texts), self.max_tokens):
+            if first is None:
+                first = time.perf_counter()
+                timings["first_token_ms"] = (first - t0) * 1000
+            parts.append(piece)
+            yield piece
+        t2 = time.perf_counter()
+        timings["generate_ms"] = (t2 - t1) * 1000
+        draft = "".join(parts)
+        if is_refusal(draft):
+            yield final()
+            return
+        checked = check_draft(draft, texts)
+        timings["verify_ms"] = (time.perf_counter() - t2) * 1000
+        if not any(c.supported for c in checked):
+            fallback = self.extractive.answer(question, k, doc_ids)
+            yield Answer(question, fallback.sentences, fallback.citations, fallback.hits,
+                         fallback.abstained, mode="extractive", timings=timings,
+                         generator=self.generator.name, note=FALLBACK_NOTE)
+            return
+        citations: list[Citation] = []
+        number: dict[int, int] = {}  # evidence number -> citation id
+        sentences: list[AnswerSentence] = []
+        for c in checked:
+            if not c.supported:
+                sentences.append(AnswerSentence(c.text, (), c.score, False, c.reason))
+                continue
+            ids = []
+            for n in c.cited:
+                if n not in number:
+                    number[n] = len(citations) + 1
+                    citations.append(_citation(number[n], evidence[n - 1]))
+                ids.append(number[n])
+            sentences.append(AnswerSentence(c.text, tuple(ids), c.score, True, c.reason))
+        yield final(tuple(sentences), tuple(citations))
+
+
+def _evidence(cands: list[Candidate], n: int) -> list[Candidate]:
+    """The best `n` candidates with distinct text (the same sentence can sit in two
+    documents)."""
+    out: list[Candidate] = []
+    for cand in cands:
+        if all(cand.display != c.display for c in out):
+            out.append(cand)
+        if len(out) == n:
+            break
+    return out
+
+
+def evidence_text(cand: Candidate) -> str:
+    """The sentence as the model sees it and as its claims are checked against: footnote
+    digits glued to words ("cyclophosphamide6") and trailing reference numbers removed, so
+    that they are neither copied nor mistaken for figures."""
+    from eval.text import strip_citation_markers
+
+    return strip_citation_markers(cand.display, trailing_numbers=True) or cand.display
+
+
+def _citation(cid: int, cand: Candidate) -> Citation:
+    chunk = cand.hit.chunk
+    return Citation(cid, chunk.id, chunk.doc_id, chunk.title, chunk.heading_path, chunk.text,
+                    chunk.start, cand.text, cand.start, cand.end)

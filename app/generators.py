@@ -1,0 +1,168 @@
+"""Language models that write generative answers, behind one small protocol.
+
+A `Generator` streams the reply to a list of chat messages. Two kinds:
+
+- `OpenAIChat`: any OpenAI-compatible chat server (Ollama, vLLM, llama.cpp's server, hosted
+  APIs) by base URL, model name and optional key; `POST {base}/chat/completions` with
+  `"stream": true`, read as server-sent events.
+- `LocalLlama`: a GGUF file run in this process by llama.cpp (`xllamacpp`), with the
+  model's own chat template. xllamacpp's in-process server also answers the OpenAI API on a
+  loopback port, so `LocalLlama` is that server plus an `OpenAIChat` pointed at it.
+
+xllamacpp was chosen over llama-cpp-python because it is a prebuilt wheel that installs in
+seconds, where llama-cpp-python compiles llama.cpp for ~9 minutes in every fresh venv on
+these 2-core machines; both run the same llama.cpp code.
+
+`make_generator(settings)` picks one from the settings, or returns None when none is
+configured or installed (answer mode `auto` then falls back to extractive answers).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ingest.errors import ConfigError, GeneratorError
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
+
+
+class Generator(Protocol):
+    name: str
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+        """The reply, piece by piece as the model writes it (greedy decoding)."""
+        ...
+
+
+class OpenAIChat:
+    """A chat model behind an OpenAI-compatible HTTP API."""
+
+    def __init__(self, base_url: str, model: str = "default", api_key: str | None = None,
+                 timeout_s: float = 120.0):
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+        self.name = f"{model} at {self.base_url}"
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        body = {"model": self.model, "messages": list(messages), "stream": True,
+                "max_tokens": max_tokens, "temperature": 0.0, "seed": 0}
+        url = f"{self.base_url}/chat/completions"
+        try:
+            with httpx.stream("POST", url, json=body, headers=headers,
+                              timeout=self.timeout_s) as response:
+                if response.status_code != 200:
+                    response.read()
+                    raise GeneratorError(
+                        f"The language model server at {self.base_url} answered "
+                        f"{response.status_code}: {response.text[:200]!r}; check "
+                        "CITEWISE_LLM_BASE_URL, CITEWISE_LLM_MODEL and CITEWISE_LLM_API_KEY.")
+                yield from _sse_deltas(response.iter_lines())
+        except httpx.HTTPError as exc:
+            raise GeneratorError(
+                f"Cannot reach the language model server at {self.base_url} ({exc}); start "
+                "it, or fix CITEWISE_LLM_BASE_URL.") from None
+
+
+def _sse_deltas(lines: Iterator[str]) -> Iterator[str]:
+    """The text deltas of an OpenAI chat-completions event stream."""
+    for line in lines:
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            event = json.loads(data)
+        except json.JSONDecodeError:
+            continue
+        if "error" in event:
+            raise GeneratorError(f"The language model failed: {event['error']}.")
+        for choice in event.get("choices") or ():
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                yield text
+
+
+class LocalLlama:
+    """A GGUF model run in-process by llama.cpp (xllamacpp), loaded on first use.
+
+    One server per process; llama.cpp queues concurrent requests (`n_parallel` slots share
+    the context), so the object is safe to share between threads.
+    """
+
+    def __init__(self, model_path: Path, context_tokens: int = 4096, threads: int = 2,
+                 parallel: int = 1):
+        self.model_path = model_path
+        self.context_tokens = context_tokens
+        self.threads = threads
+        self.parallel = parallel
+        self.name = model_path.name
+        self._server: Any = None
+        self._client: OpenAIChat | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> OpenAIChat:
+        with self._lock:
+            if self._client is None:
+                try:
+                    import xllamacpp
+                except ImportError:
+                    raise ConfigError("Local models need the xllamacpp package: pip install "
+                                      "xllamacpp (`make install` does it), or set "
+                                      "CITEWISE_ANSWER_MODE=extractive.") from None
+                if not self.model_path.is_file():
+                    raise ConfigError(f"No model file at {self.model_path}: fix "
+                                      "CITEWISE_LLM_MODEL_PATH.")
+                params = xllamacpp.CommonParams()
+                params.model.path = str(self.model_path)
+                params.n_ctx = self.context_tokens * self.parallel
+                params.n_parallel = self.parallel
+                params.cpuparams.n_threads = self.threads
+                params.cpuparams_batch.n_threads = self.threads
+                params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
+                params.warmup = False
+                try:
+                    self._server = xllamacpp.Server(params)
+                except Exception as exc:  # llama.cpp raises plain RuntimeErrors
+                    raise GeneratorError(f"Cannot load the model {self.model_path} ({exc}): "
+                                         "is it a GGUF file?") from None
+                self._client = OpenAIChat(self._server.listening_address + "/v1",
+                                          timeout_s=600.0)
+            return self._client
+
+    def load(self) -> None:
+        """Load the model now (the UI does this at start-up, not on the first question)."""
+        self._load()
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+        return self._load().stream(messages, max_tokens)
+
+
+def make_generator(settings: Settings) -> Generator | None:
+    """The generator the settings ask for; None when none is set and the packaged default
+    model (or xllamacpp) is not installed."""
+    import importlib.util
+
+    from app import model_file
+
+    if settings.llm_base_url:
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        return OpenAIChat(settings.llm_base_url, settings.llm_model, key)
+    if settings.llm_model_path is not None:
+        return LocalLlama(settings.llm_model_path, settings.llm_context, settings.llm_threads)
+    if importlib.util.find_spec("xllamacpp") is None or not model_file.available():
+        return None
+    path = model_file.default_model_path(settings.model_cache_dir)
+    return LocalLlama(path, settings.llm_context, settings.llm_threads)

@@ -1,0 +1,104 @@
+"""Check a generated answer sentence by sentence against the sources it cites.
+
+The model's draft is split into sentences; each sentence's markers [n] are read (markers
+that point at no source are dropped) and the sentence, without them, is checked against the
+evidence it cites with the support checker of the evaluation (`eval.support`: content-word
+overlap weighted towards medical terms, plus hard checks that every number appears in the
+cited text and that no negation is added or lost). The same checker scores faithfulness in
+`citewise eval`, and its own accuracy on labelled pairs is in every eval report.
+
+- Supported: kept, with the citations that support it.
+- Cited sources fail, but one other evidence sentence alone supports it: kept, cited to that
+  one instead (the model cited the wrong number).
+- Otherwise, or with no content words: unsupported. Unsupported sentences are not part of
+  the answer; they are returned, flagged, so that the user can see what was removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+_MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
+_REFUSAL = re.compile(
+    r"\b(?:the )?(?:sources?|documents?|texts?) (?:do not|don't|does not|doesn't|did not) "
+    r"(?:cover|answer|say|mention|contain|provide|give|state|address|discuss)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CheckedSentence:
+    text: str  # without citation markers
+    cited: tuple[int, ...]  # evidence numbers (1-based) the sentence ends up citing
+    supported: bool
+    score: float
+    reason: str = ""
+
+
+def is_refusal(text: str) -> bool:
+    """True when `text` is (or opens with) the no-answer sentence, or a variant of it."""
+    return bool(_REFUSAL.match(" ".join(text.replace("’", "'").split())))
+
+
+def split_claims(draft: str, n_evidence: int) -> list[tuple[str, tuple[int, ...]]]:
+    """(sentence without markers, valid cited numbers) for each sentence of the draft."""
+    from eval.text import split_sentences
+
+    out = []
+    for start, end in split_sentences(draft):
+        raw = draft[start:end].strip()
+        cited: list[int] = []
+        for group in _MARKERS.findall(raw):
+            for n in map(int, re.findall(r"\d+", group)):
+                if 1 <= n <= n_evidence and n not in cited:
+                    cited.append(n)
+        text = " ".join(_MARKERS.sub("", raw).split())
+        text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+        if text and not is_refusal(text):  # a closing "The sources don't say more."
+            out.append((text, tuple(cited)))
+    return _merge_marker_only(out)
+
+
+def _merge_marker_only(claims: list[tuple[str, tuple[int, ...]]]
+                       ) -> list[tuple[str, tuple[int, ...]]]:
+    """A marker written after the full stop ("... muscle. [2]") splits off as a sentence of
+    its own with no text; it belongs to the sentence before it."""
+    merged: list[tuple[str, tuple[int, ...]]] = []
+    for text, cited in claims:
+        if merged and not re.search(r"[A-Za-z0-9]", text.rstrip(".")):
+            prev_text, prev_cited = merged[-1]
+            merged[-1] = (prev_text, prev_cited + tuple(c for c in cited if c not in prev_cited))
+        else:
+            merged.append((text, cited))
+    return merged
+
+
+@lru_cache(maxsize=1)
+def _checker():
+    from eval.support import SupportChecker
+
+    return SupportChecker()
+
+
+def check_draft(draft: str, evidence: Sequence[str]) -> list[CheckedSentence]:
+    checker = _checker()
+    out = []
+    for text, cited in split_claims(draft, len(evidence)):
+        if cited:
+            result = checker.check(text, "\n\n".join(evidence[n - 1] for n in cited))
+            if result.supported:
+                out.append(CheckedSentence(text, cited, True, result.score))
+                continue
+            reason = "; ".join(result.reasons) or "not supported by the cited sources"
+        else:
+            reason = "no citation"
+        best = max(((checker.check(text, ev), n) for n, ev in enumerate(evidence, start=1)),
+                   key=lambda pair: pair[0].score, default=None)
+        if best is not None and best[0].supported:
+            out.append(CheckedSentence(text, (best[1],), True, best[0].score,
+                                       "cited source corrected"))
+        else:
+            score = best[0].score if best is not None else 0.0
+            out.append(CheckedSentence(text, cited, False, score, reason))
+    return out
