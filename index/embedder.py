@@ -77,6 +77,7 @@ class SentenceTransformerEmbedder:
         self._location, self._local = resolve_model(model)
         self._model = None
         self._tokenizer = None
+        self._batch_threads = 1
         self._lock = threading.Lock()
 
     # -- lazy loading ------------------------------------------------------------------------
@@ -88,6 +89,9 @@ class SentenceTransformerEmbedder:
                 try:
                     self._model = SentenceTransformer(
                         self._location, device="cpu", local_files_only=self._local)
+                    import torch
+
+                    self._batch_threads = torch.get_num_threads()
                 except OSError as exc:
                     raise ConfigError(
                         f"Cannot load embedding model {self.name!r} ({exc}): set "
@@ -133,6 +137,7 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._load()
+        _set_torch_threads(self._batch_threads)
         # Sort by length so each batch pads to similar lengths; restore order at the end.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -147,7 +152,26 @@ class SentenceTransformerEmbedder:
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        """One short text on one thread: as fast as two on an idle machine, and on a busy
+        one (a 2-core machine shared with an ingest or an LLM) two threads waiting on each
+        other took 250 ms a question instead of 15 (bench/query.py, docs/benchmarks.md).
+        `embed_documents` sets the thread count back for its batches."""
+        model = self._load()
+        _set_torch_threads(QUERY_THREADS)
+        return model.encode([text], batch_size=1, normalize_embeddings=True,
+                            convert_to_numpy=True, show_progress_bar=False)[0]
+
+
+QUERY_THREADS = 1  # torch threads for embedding one question
+
+
+def _set_torch_threads(n: int) -> None:
+    """Torch's intra-op thread count is process-wide: each call sets the count it wants,
+    so a question embedded during an ingest costs that ingest at most part of a batch."""
+    import torch
+
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
 
 
 def _packaged_folder() -> Path:
