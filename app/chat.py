@@ -1,11 +1,19 @@
 """One chat turn as plain Python: follow-up rewriting, the streamed answer, the page's HTML.
 
 `chat_turn` is a generator (the Gradio layer only maps what it yields to components): it
-rewrites a follow-up question into a retrieval query, asks, then yields the answer as it
-grows, a few words at a time, each sentence getting its citation markers once complete.
+resolves the answer mode, rewrites a follow-up question into a standalone query, asks, and
+yields the page after every step.
 
-Follow-ups are rewritten by rules, using the topic of the previous turn (the content words
-of its query, minus question words such as "causes" or "treated"):
+- Extractive answers (source sentences verbatim) grow a few words at a time, each sentence
+  getting its citation markers once complete.
+- Generative answers show the model's draft as it is written, marked "checking against the
+  sources…"; the verified answer then replaces it: each sentence with a badge, supported
+  (✓, with its markers) or not supported (struck through, and not part of the answer).
+  When nothing could be verified the answer is the extractive one, with the note saying so.
+
+Follow-ups are rewritten by the language model when the answer is generative
+(`Citewise.standalone_question`), otherwise by rules, using the topic of the previous turn
+(the content words of its query, minus question words such as "causes" or "treated"):
 - a pronoun or a referring phrase ("it", "they", "this condition", "is that ...?") is
   replaced by the topic: "And how is it treated?" after "What causes paraneoplastic muscle
   weakness?" searches for "how is paraneoplastic muscle weakness treated?";
@@ -19,19 +27,32 @@ The query actually searched is shown under the question when it differs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from app import render
 from app.answer import Answer
 from index.lexical import STOP_WORDS
 from ingest.errors import CitewiseError
 
-MODES = ("extractive",)  # generative answers come with a local model (issue 6)
+MODES = ("auto", "extractive", "generative")
 WORDS_PER_STEP = 10  # streaming granularity
 MAX_TOPIC_WORDS = 8
 
-AskFn = Callable[[str, int | None, list[str] | None], Answer]
+
+
+class Answerer(Protocol):
+    """What a chat turn needs of `app.service.Citewise`."""
+
+    def mode(self, requested: str | None = None) -> str: ...
+
+    def stream(self, question: str, k: int | None = None, doc_ids: list[str] | None = None,
+               mode: str | None = None) -> Iterator[str | Answer]: ...
+
+    def standalone_question(self, question: str, history: Sequence[tuple[str, str]],
+                            previous_topic: str | None = None) -> str: ...
+
 
 # Words that say what is asked about a topic, not what the topic is.
 QUESTION_WORDS = frozenset("""
@@ -124,17 +145,19 @@ class Turn:
 
 @dataclass(frozen=True)
 class ChatView:
-    """The conversation after one streaming step. `pieces` is the last turn's answer as
-    shown so far (None once complete)."""
+    """The conversation after one streaming step. While the last turn is being answered,
+    `pieces` is its extractive answer as shown so far, or `draft` the model's draft so far
+    (both None once complete)."""
 
     turns: tuple[Turn, ...]
     pieces: tuple[render.Piece, ...] | None = None
     done: bool = True
     notes: tuple[str, ...] = field(default=())
+    draft: str | None = None
 
     @property
     def transcript_html(self) -> str:
-        return transcript_html(self.turns, self.pieces)
+        return transcript_html(self.turns, self.pieces, self.draft)
 
     @property
     def sources_html(self) -> str:
@@ -146,7 +169,7 @@ def stream_pieces(answer: Answer, words_per_step: int = WORDS_PER_STEP
     """The answer as it grows: a few more words each step; a sentence gets its markers
     when it is complete. The last step is the whole answer."""
     done: list[render.Piece] = []
-    for sentence in answer.sentences:
+    for sentence in answer.final_sentences:
         words = sentence.text.split(" ")
         for n in range(words_per_step, len(words), words_per_step):
             yield (*done, (" ".join(words[:n]), ()))
@@ -154,10 +177,21 @@ def stream_pieces(answer: Answer, words_per_step: int = WORDS_PER_STEP
         yield tuple(done)
 
 
-def chat_turn(ask: AskFn, question: str, history: Sequence[Turn], k: int | None = None,
-              doc_ids: Sequence[str] | None = None, mode: str = "extractive",
+def conversation(turns: Sequence[Turn]) -> list[tuple[str, str]]:
+    """(query searched, answer text) of the answered turns, oldest first: what the language
+    model reads to rewrite a follow-up. The query, not the question as typed, so that each
+    earlier turn stands on its own."""
+    return [(t.query, t.answer.text) for t in turns if t.answer is not None]
+
+
+def chat_turn(service: Answerer, question: str, history: Sequence[Turn], k: int | None = None,
+              doc_ids: Sequence[str] | None = None, mode: str | None = None,
               words_per_step: int = WORDS_PER_STEP) -> Iterator[ChatView]:
-    """Answer `question` in the context of `history`; yields the page after each step."""
+    """Answer `question` in the context of `history`; yields the page after each step.
+
+    `mode` is one of `MODES` (None: the settings' default). A mistake (no language model
+    for generative answers, no index, a model server that does not answer) ends the turn
+    with its message in the conversation."""
     turns = tuple(history)
     question = " ".join(question.split())
     if not question:
@@ -165,44 +199,73 @@ def chat_turn(ask: AskFn, question: str, history: Sequence[Turn], k: int | None 
         return
     previous = turns[-1].topic if turns else None
     query = rewrite_query(question, previous)
-    topic = topic_of(query) or (previous or "")
-    base = Turn(question, query, topic, k=k, doc_ids=tuple(doc_ids or ()))
-    if mode not in MODES:
-        error = (f"Answer mode {mode!r} is not available: choose one of "
-                 f"{', '.join(MODES)}.")
-        yield ChatView((*turns, replace(base, error=error)))
-        return
-    yield ChatView((*turns, base), pieces=(), done=False)  # the question shows at once
+    base = Turn(question, query, topic_of(query) or (previous or ""), k=k,
+                doc_ids=tuple(doc_ids or ()))
     try:
-        answer = ask(query, k, list(doc_ids) if doc_ids else None)
+        resolved = service.mode(mode or None)
     except CitewiseError as exc:
         yield ChatView((*turns, replace(base, error=str(exc))))
         return
-    turn = replace(base, answer=answer)
-    if not answer.abstained:
+    turn = base
+    draft: list[str] = []
+    answer = None
+    try:
+        history = conversation(turns)
+        if resolved == "generative" and history:  # the model rewrites: it takes a moment
+            yield ChatView((*turns, replace(base, query=question)), pieces=(), done=False)
+            query = service.standalone_question(question, history, previous)
+            turn = replace(base, query=query, topic=topic_of(query) or (previous or ""))
+        yield ChatView((*turns, turn), pieces=(), done=False)  # the question shows at once
+        for event in service.stream(query, k, list(doc_ids) if doc_ids else None, resolved):
+            if isinstance(event, str):
+                draft.append(event)
+                yield ChatView((*turns, turn), draft="".join(draft), done=False)
+            else:
+                answer = event
+    except CitewiseError as exc:
+        yield ChatView((*turns, replace(turn, error=str(exc))))
+        return
+    if answer is None:  # a stream always ends with its answer
+        yield ChatView((*turns, replace(turn, error="No answer came back: ask again.")))
+        return
+    turn = replace(turn, answer=answer)
+    if not draft and not answer.abstained:
         for pieces in stream_pieces(answer, words_per_step):
             yield ChatView((*turns, turn), pieces=pieces, done=False)
     yield ChatView((*turns, turn))
 
 
-def turn_html(turn_no: int, turn: Turn, pieces: Sequence[render.Piece] | None = None) -> str:
+def turn_html(turn_no: int, turn: Turn, pieces: Sequence[render.Piece] | None = None,
+              draft: str | None = None) -> str:
     user = render.user_message(turn_no, turn.question, turn.query)
     if turn.error is not None:
         return user + render.bot_message(turn_no, render.esc(turn.error), "error")
     answer = turn.answer
-    if answer is None:  # asked, not answered yet
+    if answer is None:
+        if draft:  # the model is writing
+            return user + render.bot_message(turn_no, render.draft(draft), "draft",
+                                             streaming=True)
         return user + render.bot_message(turn_no, '<span class="cw-typing">…</span>',
                                          "answer", streaming=True)
-    if answer.abstained:
-        return user + render.bot_message(turn_no, render.abstention(), "abstain")
-    streaming = pieces is not None
-    shown = pieces if pieces is not None else [(s.text, s.citations) for s in answer.sentences]
-    body = render.answer_body(turn_no, shown, answer.citations)
-    return user + render.bot_message(turn_no, body, "answer", streaming=streaming)
+    note = render.note(answer.note) if answer.note else ""
+    if answer.abstained or not answer.final_sentences:
+        return user + render.bot_message(turn_no, note + render.abstention(), "abstain")
+    if pieces is not None:  # an extractive answer, growing
+        body = render.answer_body(turn_no, pieces, answer.citations)
+        return user + render.bot_message(turn_no, body, "answer", streaming=True)
+    if any(s.supported is not None for s in answer.sentences):
+        body = render.checked_body(turn_no, answer.sentences, answer.citations)
+        body += render.checked_footer(answer.generator, len(answer.removed_sentences))
+    else:
+        shown = [(s.text, s.citations) for s in answer.sentences]
+        body = render.answer_body(turn_no, shown, answer.citations)
+    return user + render.bot_message(turn_no, note + body, "answer")
 
 
-def transcript_html(turns: Sequence[Turn], pieces: Sequence[render.Piece] | None = None) -> str:
-    parts = [turn_html(i, t, pieces if i == len(turns) else None)
+def transcript_html(turns: Sequence[Turn], pieces: Sequence[render.Piece] | None = None,
+                    draft: str | None = None) -> str:
+    last = len(turns)
+    parts = [turn_html(i, t, pieces if i == last else None, draft if i == last else None)
              for i, t in enumerate(turns, start=1)]
     return render.page(parts, render.EMPTY_TRANSCRIPT, "cw-transcript")
 

@@ -6,6 +6,10 @@ Every piece of text that comes from a document, a question or the answerer goes 
 `<img onerror=...>`, a `javascript:` link or a markdown image stays inert characters. The
 only markup on the page is written here. There is no markdown rendering at all.
 
+Generated answers are shown sentence by sentence with a badge: supported (✓, with its
+markers) or not supported (struck through, labelled as removed). The model's draft, shown
+while it is written, is untrusted text like any other and goes through `esc()` too.
+
 Citation marker [n] of turn t links to `#cw-src-t-n`, the card of that citation in the
 sources panel (`:target` styles it), and carries the passage in a popover shown on hover
 or keyboard focus; both are plain CSS, no script.
@@ -17,7 +21,7 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app.answer import ABSTAIN_TEXT, Citation
+from app.answer import ABSTAIN_TEXT, AnswerSentence, Citation
 
 if TYPE_CHECKING:
     from app.documents import DocumentRow
@@ -79,6 +83,55 @@ def answer_body(turn_no: int, pieces: Sequence[Piece], citations: Sequence[Citat
     return " ".join(parts)
 
 
+SUPPORTED_TITLE = "Supported: checked against the source it cites"
+REMOVED_LABEL = "not supported by the sources — removed"
+CHECKING = "Draft, checking against the sources…"
+
+
+def checked_body(turn_no: int, sentences: Sequence[AnswerSentence],
+                 citations: Sequence[Citation]) -> str:
+    """A verified generated answer: each sentence with its badge. A supported sentence
+    keeps its markers; an unsupported one is struck through and labelled as removed (it is
+    not part of the answer: no markers, left out of the answer's text)."""
+    by_id = {c.id: c for c in citations}
+    parts = []
+    for s in sentences:
+        if s.supported is False:
+            parts.append(f'<span class="cw-sentence cw-unsupported" data-supported="false">'
+                         f'<del class="cw-removed">{esc(s.text)}</del> '
+                         f'<span class="cw-badge cw-badge-removed">✗ {esc(REMOVED_LABEL)}'
+                         "</span></span>")
+            continue
+        marks = "".join(marker(turn_no, by_id[n]) for n in s.citations if n in by_id)
+        parts.append(f'<span class="cw-sentence cw-supported" data-supported="true">'
+                     f'{esc(s.text)}<span class="cw-badge cw-badge-ok" '
+                     f'title="{esc(SUPPORTED_TITLE)}" aria-label="supported">✓</span>'
+                     f"{marks}</span>")
+    return " ".join(parts)
+
+
+def checked_footer(generator: str, removed: int) -> str:
+    """Who wrote the answer, and that it was checked (and how much was removed)."""
+    by = f" by {esc(generator)}" if generator else ""
+    cut = (f"; {removed} sentence{'s' if removed != 1 else ''} not supported by the sources "
+           "removed" if removed else "")
+    return (f'<div class="cw-checked">Written{by}; every sentence checked against the '
+            f"sources it cites{cut}.</div>")
+
+
+def draft(text: str) -> str:
+    """The model's draft as it streams in, marked as not yet checked."""
+    return (f'<div class="cw-checking"><span class="cw-spinner" aria-hidden="true"></span>'
+            f"{esc(CHECKING)}</div>"
+            f'<div class="cw-draft-text">{esc(text)}</div>')
+
+
+def note(text: str) -> str:
+    """A remark on the answer, e.g. that it fell back to source sentences."""
+    return (f'<div class="cw-note"><span class="cw-icon" aria-hidden="true">ℹ</span> '
+            f"{esc(text)}</div>")
+
+
 def abstention() -> str:
     return (f'<div class="cw-abstain-text"><span class="cw-icon" aria-hidden="true">⚠</span> '
             f'{esc(ABSTAIN_TEXT)}</div><div class="cw-hint">{esc(ABSTAIN_HINT)}</div>')
@@ -93,7 +146,8 @@ def user_message(turn_no: int, question: str, query: str) -> str:
 
 
 def bot_message(turn_no: int, body: str, kind: str, streaming: bool = False) -> str:
-    """`kind`: "answer", "abstain" or "error"."""
+    """`kind`: "answer", "draft" (a generated answer being written), "abstain" or
+    "error"."""
     state = ' aria-busy="true"' if streaming else ""
     return (f'<div class="cw-msg cw-bot cw-{kind}" data-turn="{turn_no}" data-kind="{kind}"'
             f'{state}>{body}</div>')
@@ -116,9 +170,10 @@ def sources_group(turn_no: int, question: str, citations: Sequence[Citation]) ->
 
 
 EMPTY_TRANSCRIPT = ('<div class="cw-empty">Ask a question about your documents. Every '
-                    "sentence of an answer is a sentence of the sources, followed by a "
-                    "citation [n]: hover it to read the passage, click it to open the "
-                    "source.</div>")
+                    "sentence of an answer is followed by a citation [n]: hover it to read "
+                    "the passage, click it to open the source. Extractive answers quote "
+                    "the sources; generative ones are checked against them sentence by "
+                    "sentence (✓), and what they do not support is removed.</div>")
 EMPTY_SOURCES = ('<div class="cw-empty">The passages cited in answers appear here, the '
                  "supporting sentence highlighted.</div>")
 

@@ -47,4 +47,20 @@ mark.cw-quote { background: #ffe58a; color: #1f1a00; padding: 0 2px; border-radi
 .cw-status-ok { background: #ecf8ef; color: #14532d; }
 .cw-status-error { background: #fdeeee; color: #7d1418; }
 .cw-errors { margin: 4px 0 0 18px; }
+.cw-draft { border-style: dashed; }
+.cw-checking { font-size: 0.85em; font-weight: 600; color: var(--body-text-color-subdued);
+               margin-bottom: 4px; }
+.cw-spinner { display: inline-block; width: 0.7em; height: 0.7em; margin-right: 6px;
+              border-radius: 50%; background: var(--color-accent);
+              animation: cw-pulse 1s ease-in-out infinite alternate; }
+@keyframes cw-pulse { from { opacity: 0.25; } to { opacity: 1; } }
+.cw-draft-text { color: var(--body-text-color-subdued); white-space: pre-wrap; }
+.cw-badge { display: inline-block; margin-left: 3px; font-size: 0.78em; font-weight: 600;
+            border-radius: 6px; padding: 0 4px; vertical-align: baseline; }
+.cw-badge-ok { color: #14532d; background: #dcf5e3; }
+.cw-badge-removed { color: #7d1418; background: #fdeeee; }
+del.cw-removed { color: var(--body-text-color-subdued); text-decoration: line-through; }
+.cw-checked { font-size: 0.82em; color: var(--body-text-color-subdued); margin-top: 6px; }
+.cw-note { font-size: 0.9em; margin-bottom: 6px; padding: 4px 8px; border-radius: 6px;
+           background: #eef4fd; color: #1d3a6b; }
 """

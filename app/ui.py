@@ -54,8 +54,8 @@ def build_app(service: Citewise) -> gr.Blocks:
         # session's turns are skipped (each costs Gradio processing, the state a deep
         # copy) until the last step, which sends everything (an API client's result).
         shown_sources = None
-        for view in chat.chat_turn(service.ask, question or "", history or [], int(k),
-                                   doc_ids or None, mode):
+        for view in chat.chat_turn(service, question or "", history or [], int(k),
+                                   doc_ids or None, mode or None):
             for note in view.notes:
                 gr.Info(note)
             if view.done:
@@ -134,8 +134,9 @@ def build_app(service: Citewise) -> gr.Blocks:
     with gr.Blocks(title="citewise", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:
         turns = gr.State([])
-        gr.Markdown("## citewise\nAnswers from your documents. Every sentence is a sentence "
-                    "of the sources, cited [n] to the passage it came from.")
+        gr.Markdown("## citewise\nAnswers from your documents. Every sentence is cited [n] "
+                    "to the passage it comes from; generated sentences are checked against "
+                    "it first.")
         with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 transcript = gr.HTML(chat.transcript_html([]), label="Conversation",
@@ -151,11 +152,9 @@ def build_app(service: Citewise) -> gr.Blocks:
                     example_btns = [gr.Button(q, size="sm", variant="secondary")
                                     for q in EXAMPLES]
                 with gr.Accordion("Settings", open=False, elem_id="cw-settings"):
-                    mode = gr.Radio(list(chat.MODES), value="extractive",
-                                    label="Answer mode",
-                                    info="extractive: the answer is sentences quoted from "
-                                         "the sources. Generative answers with a local "
-                                         "model are not available yet.")
+                    mode = gr.Radio(list(chat.MODES), value=settings.answer_mode,
+                                    label="Answer mode", info=mode_info(service),
+                                    elem_id="cw-mode")
                     top_k = gr.Slider(1, MAX_K, value=min(settings.top_k, MAX_K), step=1,
                                       label="Passages to retrieve (top-k)")
                     doc_filter = gr.Dropdown(choices=[], value=[], multiselect=True,
@@ -238,13 +237,34 @@ def build_app(service: Citewise) -> gr.Blocks:
     return demo
 
 
+def mode_info(service: Citewise) -> str:
+    """What the answer modes do, and which language model `generative` would use."""
+    generator = service.generator
+    model = (f"the language model {generator.name}" if generator is not None else
+             "a language model (none is configured or installed here, so auto means "
+             "extractive)")
+    return ("extractive: sentences quoted from the sources. generative: answers written by "
+            f"{model}, each sentence checked against the sources it cites. auto: generative "
+            "when a model is available, else extractive.")
+
+
 def warm_up(service: Citewise) -> None:
-    """Load the model and open the index now, not on the first question."""
+    """Load the models and open the index now, not on the first question: the embedding
+    model, and the local language model when answers are generative by default."""
     service.embedder.embed_query("warm up")
     try:
         service.index  # noqa: B018
     except CitewiseError as exc:
         log.warning("%s Upload documents in the Documents tab, or run `citewise ingest`.", exc)
+    try:
+        if service.mode() != "generative":
+            return
+        load = getattr(service.generator, "load", None)
+        if callable(load):
+            load()
+    except CitewiseError as exc:  # the page says it again when a question is asked
+        log.warning("%s Generative answers will fail until this is fixed; extractive "
+                    "answers work.", exc)
 
 
 def launch(service: Citewise, *, block: bool = True, quiet: bool = True) -> gr.Blocks:

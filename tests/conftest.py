@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ os.environ["CITEWISE_ANSWER_MODE"] = "extractive"
 from app.config import Settings  # noqa: E402
 from app.service import Citewise  # noqa: E402
 from tests.fakes import HashingEmbedder  # noqa: E402
+from tests.helpers import free_port, wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCES = ROOT / "data" / "sources"
@@ -94,24 +94,6 @@ def embedder() -> HashingEmbedder:
 @pytest.fixture
 def service(settings: Settings, embedder: HashingEmbedder) -> Citewise:
     return Citewise(settings, embedder)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(condition, timeout: float, what: str, interval: float = 0.05):
-    """Poll `condition()` until it returns something truthy; fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="session")

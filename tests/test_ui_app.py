@@ -23,7 +23,7 @@ from app.config import Settings
 from app.service import Citewise
 from tests.conftest import DEFAULT_SOURCES, QUESTION
 from tests.fakes import HashingEmbedder
-from tests.test_ui_logic import NEW_DOC
+from tests.ui_samples import NEW_DOC
 from tests.ui_server import GOLD_QUOTE, Served, http_get, running_ui
 
 if TYPE_CHECKING:
@@ -297,7 +297,8 @@ def test_citewise_serve_prints_the_address_and_serves_it(tmp_path: Path) -> None
     import subprocess
     import sys
 
-    from tests.ui_server import free_port, poll, real_embedder
+    from tests.helpers import free_port, wait_for
+    from tests.ui_server import real_embedder
 
     sources = tmp_path / "sources"
     shutil.copytree(DEFAULT_SOURCES, sources)
@@ -323,7 +324,7 @@ def test_citewise_serve_prints_the_address_and_serves_it(tmp_path: Path) -> None
         return any("citewise is running" in line for line in seen)
 
     try:
-        poll(running, 120, "citewise serve to print its address", interval=0.1)
+        wait_for(running, 120, "citewise serve to print its address", interval=0.1)
         address = f"http://127.0.0.1:{port}"
         assert f"open {address} in a browser" in "".join(seen)
         assert http_get(address + "/")[0] == 200

@@ -2,15 +2,14 @@
 
 `running_ui()` copies the default corpus (plus any extra files) into a folder, ingests it
 with the real packaged model (loaded once per test session) unless given another
-embedder, and serves the app on a free 127.0.0.1 port in a thread of this process.
+embedder, and serves the app on a free 127.0.0.1 port in a thread of this process; pass
+`generator=` (say, a `ScriptedGenerator`) for generative answers.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,9 +24,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from app.config import Settings  # noqa: E402
+from app.generators import Generator  # noqa: E402
 from app.service import Citewise, default_embedder  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
 from tests.conftest import DEFAULT_SOURCES  # noqa: E402
+from tests.helpers import free_port, wait_for  # noqa: E402
 
 GOLD_QUOTE = ("Paraneoplastic muscle weakness is primarily caused by antibody-mediated "
               "autoimmunity")
@@ -50,24 +51,6 @@ def real_embedder() -> Embedder:
     return default_embedder(Settings(_env_file=None))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def poll(condition, timeout: float, what: str, interval: float = 0.05):
-    """Call `condition()` until it returns something truthy; fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
-
 def http_get(url: str, timeout: float = 10) -> tuple[int, bytes]:
     """(status, body) of a plain GET, errors included (no redirects followed)."""
 
@@ -85,7 +68,8 @@ def http_get(url: str, timeout: float = 10) -> tuple[int, bytes]:
 
 @contextmanager
 def running_ui(root: Path, extra: dict[str, str] | None = None,
-               embedder: Embedder | None = None, **settings: Any) -> Iterator[Served]:
+               embedder: Embedder | None = None, generator: Generator | None = None,
+               **settings: Any) -> Iterator[Served]:
     from app.ui import launch
 
     sources = root / "sources"
@@ -95,13 +79,13 @@ def running_ui(root: Path, extra: dict[str, str] | None = None,
     settings.setdefault("port", free_port())
     config = Settings(sources_dir=sources, index_dir=root / "index",
                       feedback_dir=root / "feedback", _env_file=None, **settings)
-    service = Citewise(config, embedder or real_embedder())
+    service = Citewise(config, embedder or real_embedder(), generator)
     summary = service.ingest()
     assert summary.failed == [], summary.failed
     demo = launch(service, block=False)
     url = f"http://127.0.0.1:{config.port}"
     try:
-        poll(lambda: http_get(url + "/")[0] in (200, 401), 30, "the web UI to answer")
+        wait_for(lambda: http_get(url + "/")[0] in (200, 401), 30, "the web UI to answer")
         yield Served(url, service, demo, root)
     finally:
         demo.close()
