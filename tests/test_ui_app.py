@@ -1,6 +1,7 @@
 """The launched web UI on 127.0.0.1, through `gradio_client` and plain HTTP: cited answers,
 follow-ups, upload / list / answer / delete, feedback and export, 20 concurrent clients,
-re-ingest while questions are asked, path-traversal probes and the login.
+re-ingest while questions are asked, path-traversal probes, the login, and generative
+answers from a fake language model.
 
 Uses the real packaged MiniLM model (marked slow; still run by `make test`).
 """
@@ -22,7 +23,7 @@ import pytest
 from app.config import Settings
 from app.service import Citewise
 from tests.conftest import DEFAULT_SOURCES, QUESTION
-from tests.fakes import HashingEmbedder
+from tests.fakes import HashingEmbedder, ScriptedGenerator, numbered_sources
 from tests.ui_samples import NEW_DOC
 from tests.ui_server import GOLD_QUOTE, Served, http_get, running_ui
 
@@ -344,3 +345,60 @@ def client_at(url: str, folder: Path) -> Client:
     from gradio_client import Client
 
     return Client(url, verbose=False, download_files=str(folder / "downloads"))
+
+
+# -- generative answers, with a fake language model ------------------------------------------
+INVENTED = "Paraneoplastic muscle weakness is cured by drinking seawater for 40 days."
+
+
+def invents_a_second_sentence(messages: list[dict]) -> str:
+    evidence = numbered_sources(messages)
+    if not evidence:  # a follow-up to rewrite (not what the rules would say)
+        return "Which drugs treat Lambert-Eaton myasthenic syndrome?"
+    return f"{evidence[0]} [1] <img src=x onerror=\"window.__pwned=1\"> {INVENTED} [2]"
+
+
+@pytest.fixture(scope="module")
+def generative_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with running_ui(tmp_path_factory.mktemp("generative-ui"), embedder=HashingEmbedder(),
+                    generator=ScriptedGenerator(invents_a_second_sentence),
+                    answer_mode="generative") as served:
+        yield served
+
+
+def test_generative_answer_streams_its_draft_then_verified_sentences(
+        generative_ui: Served) -> None:
+    c = client(generative_ui)
+    job = c.submit(QUESTION, 5, [], "generative", **CHAT)
+    transcript, sources, _ = job.result(timeout=60)
+    drafts = [out[0] for out in job.outputs()
+              if isinstance(out[0], str) and 'data-kind="draft"' in out[0]]
+    assert drafts and "checking against the sources" in drafts[-1]
+    assert "&lt;img src=x onerror=" in drafts[-1] and "<img" not in drafts[-1]
+    assert transcript.count('data-supported="true"') == 1 and 'class="cw-cite"' in transcript
+    assert transcript.count('data-supported="false"') == 1 and INVENTED in transcript
+    assert "not supported by the sources — removed" in transcript and "<img" not in transcript
+    assert 'id="cw-src-1-1"' in sources
+
+
+def test_generative_follow_up_is_rewritten_by_the_model(generative_ui: Served) -> None:
+    c = client(generative_ui)
+    c.predict(QUESTION, 5, [], "generative", **CHAT)
+    transcript, _, _ = c.predict("And how is it treated?", 5, [], "generative", **CHAT)
+    assert "searched for: Which drugs treat Lambert-Eaton myasthenic syndrome?" in transcript
+
+
+def test_default_mode_and_a_model_server_that_does_not_answer(tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    from tests.helpers import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    with running_ui(tmp_path, embedder=HashingEmbedder(), llm_base_url=dead,
+                    answer_mode="generative") as served:
+        c = Client(served.url, verbose=False)
+        transcript, _, _ = c.predict(QUESTION, 5, [], None, **CHAT)  # the default mode
+        assert 'data-kind="error"' in transcript
+        assert f"Cannot reach the language model server at {dead}" in transcript
+        transcript, _, _ = c.predict(QUESTION, 5, [], "extractive", **CHAT)
+        assert transcript.count('data-kind="answer"') == 1

@@ -2,7 +2,8 @@
 
 Open the page, ask, see a cited answer, hover and click a citation, see the highlighted
 passage (screenshot in tests/output/); upload a document full of markup and script and
-check that nothing in it runs or loads; manage documents. Every test also checks that the
+check that nothing in it runs or loads; manage documents; watch a generative answer's
+draft (with markup in it) turn into verified sentences with badges. Every test also checks that the
 page sent no request beyond 127.0.0.1 and broke no Content-Security-Policy rule.
 
 Chromium must be at /usr/bin/chromium (`make test` installs it): these tests fail, never
@@ -12,13 +13,16 @@ skip, without it. Playwright's own browser download cannot work offline.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import QUESTION
+from tests.fakes import HashingEmbedder, numbered_sources
 from tests.ui_server import GOLD_QUOTE, Served, running_ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -81,11 +85,13 @@ class Page:
         self.errors: list[str] = []
 
 
-@pytest.fixture
-def page(browser, ui: Served) -> Iterator[Page]:
+@contextmanager
+def open_page(browser, url: str) -> Iterator[Page]:
+    """A fresh page at `url`; afterwards, checks that it reached nothing beyond 127.0.0.1,
+    broke no CSP rule, ran no injected script and threw no error."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
-    watched = Page(tab, ui.url)
+    watched = Page(tab, url)
 
     def route(r) -> None:
         host = urlsplit(r.request.url).hostname
@@ -102,7 +108,7 @@ def page(browser, ui: Served) -> Iterator[Page]:
     tab.on("pageerror", lambda exc: watched.errors.append(str(exc)))
     tab.add_init_script(WATCH)
     tab.set_default_timeout(TIMEOUT_MS)
-    tab.goto(ui.url)
+    tab.goto(url)
     tab.wait_for_selector("#cw-question textarea")
     try:
         yield watched
@@ -112,6 +118,12 @@ def page(browser, ui: Served) -> Iterator[Page]:
         assert watched.errors == []
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser, ui: Served) -> Iterator[Page]:
+    with open_page(browser, ui.url) as watched:
+        yield watched
 
 
 def ask(p: Page, question: str, turn: int) -> None:
@@ -246,3 +258,80 @@ def test_documents_tab_lists_and_reingests(page: Page) -> None:
     assert status.inner_text().startswith("0 added, 0 updated, 0 removed, 2 unchanged")
     screenshot(page, "documents.png")
 
+
+
+# -- generative answers ----------------------------------------------------------------------
+HOSTILE = '<img src=x onerror="window.__pwned=1"> <script>window.__pwned=1</script>'
+INVENTED = "Paraneoplastic muscle weakness is cured by drinking seawater for 40 days."
+
+
+class GatedModel:
+    """A fake language model that writes a faithful sentence and the start of an invented,
+    hostile one, then waits for `release` before finishing: the test sees the draft."""
+
+    name = "gated-fake"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def stream(self, messages, max_tokens: int):
+        evidence = numbered_sources(messages)
+        if not evidence:
+            yield messages[-1]["content"].rsplit("User: ", 1)[-1].split("\n")[0]
+            return
+        yield f"{evidence[0]} [1] "
+        yield HOSTILE
+        self.release.wait(TIMEOUT_MS / 1000)
+        yield f" {INVENTED} [2]"
+
+
+@pytest.fixture(scope="module")
+def gated() -> GatedModel:
+    return GatedModel()
+
+
+@pytest.fixture(scope="module")
+def generative_ui(tmp_path_factory: pytest.TempPathFactory, gated: GatedModel
+                  ) -> Iterator[Served]:
+    with running_ui(tmp_path_factory.mktemp("browser-generative"), embedder=HashingEmbedder(),
+                    generator=gated, answer_mode="generative") as served:
+        yield served
+
+
+def test_generative_draft_then_verified_sentences_with_badges(
+        browser, generative_ui: Served, gated: GatedModel) -> None:
+    gated.release.clear()
+    with open_page(browser, generative_ui.url) as p:
+        tab = p.page
+        tab.locator("#cw-settings").click()  # the mode radio defaults to the settings'
+        assert tab.locator("#cw-mode input[value=generative]").is_checked()
+        tab.fill("#cw-question textarea", QUESTION)
+        tab.keyboard.press("Enter")
+        draft = tab.locator('.cw-bot[data-turn="1"][data-kind="draft"]')
+        tab.wait_for_function("""() => { const d = document.querySelector(
+            '.cw-bot[data-turn="1"][data-kind="draft"] .cw-draft-text');
+            return d && d.innerText.includes('</script>'); }""")
+        assert draft.get_attribute("aria-busy") == "true"
+        assert "checking against the sources" in draft.inner_text()
+        assert HOSTILE in draft.inner_text()  # the model's markup, as text
+        assert tab.locator("img[src='x'], [onerror]").count() == 0
+        screenshot(p, "generative-draft.png")
+
+        gated.release.set()
+        tab.wait_for_selector('.cw-bot[data-turn="1"][data-kind="answer"]:not([aria-busy])')
+        answer = tab.locator('.cw-bot[data-turn="1"]')
+        supported = answer.locator(".cw-supported")
+        assert supported.count() == 1 and "✓" in supported.inner_text()
+        assert supported.locator(".cw-cite").count() == 1
+        removed = answer.locator(".cw-unsupported")
+        assert removed.count() == 1 and removed.locator(".cw-cite").count() == 0
+        assert INVENTED in removed.inner_text() and HOSTILE in removed.inner_text()
+        assert "not supported by the sources — removed" in removed.inner_text()
+        assert "line-through" in removed.locator("del").evaluate(
+            "d => getComputedStyle(d).textDecorationLine")
+        supported.locator(".cw-cite").click()
+        tab.wait_for_function("location.hash === '#cw-src-1-1'")
+        assert tab.locator("#cw-src-1-1 mark.cw-quote").is_visible()
+        assert tab.locator("img[src='x'], [onerror]").count() == 0
+        tab.mouse.move(5, 5)
+        screenshot(p, "generative-answer.png")
