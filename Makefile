@@ -17,7 +17,7 @@ export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test install ingest chat eval lint tune clean
+.PHONY: run test install ingest chat eval lint tune clean bench
 
 run: $(STAMP)  ## set up, ingest the default corpus (incrementally) and serve the web UI
 	$(BIN)/citewise ingest
@@ -31,6 +31,9 @@ test: $(STAMP) $(PUBMED) $(CHROMIUM)  ## set up, run the test suite, then the ev
 eval: $(STAMP) $(PUBMED)  ## full eval report with the stock baseline, in eval/out/
 	$(BIN)/citewise eval --baseline --out eval/out/plain
 	$(BIN)/citewise eval --baseline --distractors $(DISTRACTORS) --out eval/out/distractors
+
+bench: $(STAMP) $(PUBMED)  ## quick benchmarks (a few minutes): tables, bench/out/*.json; full: python -m bench.run --full
+	$(BIN)/python -m bench.run
 
 install: $(STAMP)
 

