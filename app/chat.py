@@ -210,10 +210,10 @@ def chat_turn(service: Answerer, question: str, history: Sequence[Turn], k: int 
     draft: list[str] = []
     answer = None
     try:
-        history = conversation(turns)
-        if resolved == "generative" and history:  # the model rewrites: it takes a moment
+        earlier = conversation(turns)
+        if resolved == "generative" and earlier:  # the model rewrites: it takes a moment
             yield ChatView((*turns, replace(base, query=question)), pieces=(), done=False)
-            query = service.standalone_question(question, history, previous)
+            query = service.standalone_question(question, earlier, previous)
             turn = replace(base, query=query, topic=topic_of(query) or (previous or ""))
         yield ChatView((*turns, turn), pieces=(), done=False)  # the question shows at once
         for event in service.stream(query, k, list(doc_ids) if doc_ids else None, resolved):
