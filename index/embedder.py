@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -114,14 +115,14 @@ class SentenceTransformerEmbedder:
         return self._tokenizer
 
     # -- Embedder ----------------------------------------------------------------------------
-    @property
-    def dim(self) -> int:
+    @cached_property
+    def dim(self) -> int:  # read once: every embedding call asks for it
         pooling = Path(self._location) / "1_Pooling" / "config.json"
         if self._local and pooling.exists():
             return int(json.loads(pooling.read_text())["word_embedding_dimension"])
         return int(self._load().get_sentence_embedding_dimension())
 
-    @property
+    @cached_property
     def max_tokens(self) -> int:
         cfg = Path(self._location) / "sentence_bert_config.json"
         if self._local and cfg.exists():
