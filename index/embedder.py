@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -203,9 +203,9 @@ class OnnxInt8Embedder:
         self._max_tokens = int(cfg.get("max_seq_length", 256))
         pooling = json.loads((self._folder / "1_Pooling" / "config.json").read_text())
         self._dim = int(pooling["word_embedding_dimension"])
-        self._session = None
-        self._tokenizer = None  # for count_tokens: no truncation, no padding
-        self._batch_tokenizer = None  # for embedding: truncation at max_tokens
+        self._session: Any = None  # onnxruntime.InferenceSession
+        self._tokenizer: Any = None  # tokenizers.Tokenizer for count_tokens: no truncation
+        self._batch_tokenizer: Any = None  # the same, truncating at max_tokens, to embed
         self._lock = threading.Lock()
 
     def _load(self):  # -> (onnxruntime.InferenceSession, tokenizers.Tokenizer)
