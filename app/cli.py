@@ -135,37 +135,59 @@ def _print_summary(s, as_json: bool) -> None:
         click.echo(f"  skipped: {path}: {reason}", err=True)
 
 
+_mode_option = click.option(
+    "--mode", type=click.Choice(["auto", "extractive", "generative"]), default=None,
+    help="extractive: source sentences verbatim; generative: the language model's words, "
+         "each sentence checked against its citations; auto: generative when a model is "
+         "installed (default: CITEWISE_ANSWER_MODE, auto).")
+
+
 @cli.command()
 @click.argument("question")
-@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the answer as one JSON object (with per-sentence `supported` "
+                   "flags and scores).")
 @click.option("--k", "k", type=click.IntRange(1, 100), default=None,
               help="Passages to retrieve (default: CITEWISE_TOP_K, 5).")
+@_mode_option
 @_chroma_url_option
 @click.pass_context
-def ask(ctx: click.Context, question: str, as_json: bool, k: int | None,
+def ask(ctx: click.Context, question: str, as_json: bool, k: int | None, mode: str | None,
         chroma_url: str | None) -> None:
-    """Answer QUESTION from the indexed sources, with citations."""
+    """Answer QUESTION from the indexed sources, with citations.
+
+    A generative answer streams as the model writes it, then is shown again as checked
+    against the sources: unsupported sentences are removed (and listed).
+    """
     if not question.strip():
         raise click.UsageError("The question is empty: pass it in quotes, e.g. "
                                "citewise ask \"What causes paraneoplastic muscle weakness?\"")
-    answer = _service(ctx, chroma_url=chroma_url).ask(question, k)
+    service = _service(ctx, chroma_url=chroma_url)
     if as_json:
+        answer = service.ask(question, k, mode=mode)
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
     else:
-        _print_answer(answer)
+        _stream_answer(service, question, k, mode)
 
 
 @cli.command()
 @click.option("--k", "k", type=click.IntRange(1, 100), default=None,
               help="Passages to retrieve (default: CITEWISE_TOP_K, 5).")
+@_mode_option
 @_chroma_url_option
 @click.pass_context
-def chat(ctx: click.Context, k: int | None, chroma_url: str | None) -> None:
+def chat(ctx: click.Context, k: int | None, mode: str | None, chroma_url: str | None) -> None:
     """Chat in the terminal; also reads one question per line from a pipe.
 
-    An empty line, "exit" or "quit" (or end of input) ends the chat.
+    Follow-ups ("and how is it treated?") are rewritten into standalone questions from
+    the conversation (by the language model when there is one, else by rules) and the
+    query searched is shown. An empty line, "exit" or "quit" (or end of input) ends it.
     """
+    from app.chat import topic_of
+
     service = _service(ctx, chroma_url=chroma_url)
+    history: list[tuple[str, str]] = []
+    topic: str | None = None
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo("Ask a question about your documents (empty line or Ctrl-D to quit).")
@@ -184,7 +206,12 @@ def chat(ctx: click.Context, k: int | None, chroma_url: str | None) -> None:
             continue
         if not interactive:
             click.echo(f"> {question}")
-        _print_answer(service.ask(question, k))
+        query = service.standalone_question(question, history, topic)
+        if query != question:
+            click.secho(f"(searching: {query})", dim=True)
+        answer = _stream_answer(service, query, k, mode)
+        history.append((question, answer.text))
+        topic = topic_of(query) or topic
         if not interactive:
             click.echo()
 
@@ -193,8 +220,13 @@ def chat(ctx: click.Context, k: int | None, chroma_url: str | None) -> None:
 @click.option("--gold", "gold", type=click.Path(path_type=Path),
               default=Path("eval/gold/questions.jsonl"), show_default=True,
               help="Gold question set (JSONL).")
-@click.option("--mode", type=click.Choice(["extractive"]), default="extractive",
-              show_default=True, help="Answer mode to evaluate.")
+@click.option("--mode", type=click.Choice(["extractive", "generative", "auto"]),
+              default="extractive", show_default=True,
+              help="Answer mode to evaluate; generative also scores extractive answers to "
+                   "the same questions, side by side.")
+@click.option("--per-kind", type=click.IntRange(1), default=None,
+              help="Only the first N questions of each kind (a fixed subset, for slow "
+                   "modes).")
 @click.option("--distractors", type=click.IntRange(0), default=0, show_default=True,
               help="Add N PubMed abstracts as distractors (own index in .cache/eval/).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -203,8 +235,8 @@ def chat(ctx: click.Context, k: int | None, chroma_url: str | None) -> None:
               help="Also run the stock llama-index pipeline and report it side by side.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics.json to stdout.")
 @click.pass_context
-def eval_command(ctx: click.Context, gold: Path, mode: str, distractors: int, out: Path | None,
-                 baseline: bool, as_json: bool) -> None:
+def eval_command(ctx: click.Context, gold: Path, mode: str, per_kind: int | None,
+                 distractors: int, out: Path | None, baseline: bool, as_json: bool) -> None:
     """Score answers on a gold question set; exit 1 when a gate threshold is missed.
 
     Thresholds live in eval/thresholds.toml; every metric that falls short is named.
@@ -212,7 +244,8 @@ def eval_command(ctx: click.Context, gold: Path, mode: str, distractors: int, ou
     from eval.command import run_eval  # eval sits above app; imported only for this command
 
     result = run_eval(_settings(ctx), gold, mode=mode, distractors=distractors,
-                      with_baseline=baseline, out=out, progress=sys.stderr.isatty())
+                      with_baseline=baseline, out=out, progress=sys.stderr.isatty(),
+                      per_kind=per_kind)
     if as_json:
         click.echo(json.dumps(result.metrics, indent=2))
     else:
@@ -228,6 +261,9 @@ def _print_metrics(metrics: dict) -> None:
     for section in ("retrieval", "answer", "latency", "support_checker"):
         values = ", ".join(f"{k} {v}" for k, v in metrics[section].items())
         click.echo(f"{section}: {values}")
+    if "extractive" in metrics:
+        values = ", ".join(f"{k} {v}" for k, v in metrics["extractive"]["answer"].items())
+        click.echo(f"extractive answers to the same questions: {values}")
     if "baseline" in metrics:
         values = ", ".join(f"{k} {v}" for k, v in metrics["baseline"]["retrieval"].items())
         click.echo(f"baseline retrieval: {values}")
@@ -235,14 +271,39 @@ def _print_metrics(metrics: dict) -> None:
     click.echo("targets not met yet: " + ("; ".join(missed) or "none"))
 
 
+def _stream_answer(service, question: str, k: int | None, mode: str | None):
+    """Print a generative draft as it streams, then the final answer; return the answer."""
+    answer = None
+    drafted = False
+    for event in service.stream(question, k, mode=mode):
+        if isinstance(event, str):
+            if not drafted:
+                click.secho("Draft (being checked against the sources):", dim=True)
+                drafted = True
+            click.secho(event, dim=True, nl=False)
+            sys.stdout.flush()
+        else:
+            answer = event
+    if drafted:
+        click.echo("\n")
+    _print_answer(answer)
+    return answer
+
+
 def _print_answer(answer) -> None:
     # Sentence by sentence, so a long answer shows as it is formed.
+    if answer.note:
+        click.secho(answer.note, fg="yellow")
     if answer.abstained:
         click.secho(answer.text, fg="yellow")
         return
-    for sentence in answer.sentences:
+    checked = answer.mode == "generative"
+    for sentence in answer.final_sentences:
         marks = "".join(f" [{n}]" for n in sentence.citations)
-        click.echo(sentence.text + click.style(marks, fg="cyan"))
+        badge = click.style("✓ ", fg="green") if checked else ""
+        click.echo(badge + sentence.text + click.style(marks, fg="cyan"))
+    for sentence in answer.removed_sentences:
+        click.secho(f"✗ removed, not supported by the sources: {sentence.text}", fg="red")
     click.echo()
     for c in answer.citations:
         where = " > ".join(c.heading_path[1:]) or c.title

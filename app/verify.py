@@ -8,8 +8,11 @@ cited text and that no negation is added or lost). The same checker scores faith
 `citewise eval`, and its own accuracy on labelled pairs is in every eval report.
 
 - Supported: kept, with the citations that support it.
-- Cited sources fail, but one other evidence sentence alone supports it: kept, cited to that
-  one instead (the model cited the wrong number).
+- Cited sources fail (or none is cited), but one evidence sentence alone supports it: kept,
+  cited to that one instead (the model cited the wrong number, or none). Two sentences
+  together do not count: the eval checks each citation's passage as it is in the source,
+  where the two are rarely adjacent, and a claim joining two facts is where a small model
+  most often goes wrong.
 - Otherwise, or with no content words: unsupported. Unsupported sentences are not part of
   the answer; they are returned, flagged, so that the user can see what was removed.
 """
@@ -23,8 +26,9 @@ from functools import lru_cache
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
 _REFUSAL = re.compile(
-    r"\b(?:the )?(?:sources?|documents?|texts?) (?:do not|don't|does not|doesn't|did not) "
-    r"(?:cover|answer|say|mention|contain|provide|give|state|address|discuss)", re.IGNORECASE)
+    r"(?:the )?(?:sources?|documents?|texts?) (?:do not|don't|does not|doesn't|did not) "
+    r"(?:cover|answer|address|contain the answer to) (?:this|that|it|the question)\b",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,22 @@ def _merge_marker_only(claims: list[tuple[str, tuple[int, ...]]]
     return merged
 
 
+def _find_support(checker, text: str, evidence: Sequence[str]
+                  ) -> tuple[tuple[int, ...], float] | None:
+    """The number of the evidence sentence that best supports `text` alone, or None."""
+    ok = [(r.score, (n,)) for n, r in ((n, checker.check(text, ev))
+                                       for n, ev in enumerate(evidence, start=1))
+          if r.supported]
+    if not ok:
+        return None
+    score, numbers = max(ok)
+    return numbers, score
+
+
+def _best_score(checker, text: str, evidence: Sequence[str]) -> float:
+    return max((checker.check(text, ev).score for ev in evidence), default=0.0)
+
+
 @lru_cache(maxsize=1)
 def _checker():
     from eval.support import SupportChecker
@@ -93,12 +113,12 @@ def check_draft(draft: str, evidence: Sequence[str]) -> list[CheckedSentence]:
             reason = "; ".join(result.reasons) or "not supported by the cited sources"
         else:
             reason = "no citation"
-        best = max(((checker.check(text, ev), n) for n, ev in enumerate(evidence, start=1)),
-                   key=lambda pair: pair[0].score, default=None)
-        if best is not None and best[0].supported:
-            out.append(CheckedSentence(text, (best[1],), True, best[0].score,
-                                       "cited source corrected"))
+        found = _find_support(checker, text, evidence)
+        if found is not None:
+            numbers, score = found
+            out.append(CheckedSentence(text, numbers, True, score,
+                                       "citation corrected" if cited else "citation added"))
         else:
-            score = best[0].score if best is not None else 0.0
-            out.append(CheckedSentence(text, cited, False, score, reason))
+            out.append(CheckedSentence(text, cited, False, _best_score(checker, text, evidence),
+                                       reason))
     return out

@@ -1,8 +1,9 @@
 """The eval gate: compare metrics with `eval/thresholds.toml`.
 
 `[gate.plain]` applies to the default sources, `[gate.distractors]` to a run with
-distractor abstracts; `[targets]` are where citewise must get to and are reported, not
-enforced (see the comments in the file).
+distractor abstracts, `[gate.generative]` to generative answers (on either); `[targets]`
+are where citewise must get to and are reported, not enforced (see the comments in the
+file).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ def load_thresholds(path: Path = DEFAULT_THRESHOLDS) -> dict[str, Any]:
     return tomllib.loads(path.read_text())
 
 
-def gate_for(thresholds: dict[str, Any], distractors: int) -> Bounds:
+def gate_for(thresholds: dict[str, Any], distractors: int, mode: str = "extractive") -> Bounds:
+    if mode == "generative":
+        return thresholds["gate"]["generative"]
     return thresholds["gate"]["distractors" if distractors else "plain"]
 
 

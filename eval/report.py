@@ -82,9 +82,22 @@ def _markdown(metrics: dict[str, Any], records: list[Record], failures: list[str
     rows = [(name, value, (base or {}).get("answer", {}).get(name))
             for name, value in metrics["answer"].items()]
     lines += _table(rows, base is not None)
+    if "extractive" in metrics:
+        ext = metrics["extractive"]
+        lines += ["", "### Generative beside extractive (same questions)", "",
+                  "| metric | generative | extractive |", "|---|---|---|"]
+        lines += [f"| {name} | {_fmt(value)} | {_fmt(ext['answer'].get(name))} |"
+                  for name, value in metrics["answer"].items()]
+        lines += ["", f"Generator: `{cfg.get('generator', '')}`. Generated sentences are "
+                  "checked against their citations before they count (`app.verify`); the "
+                  "figures are of the verified answers."]
     lat = metrics["latency"]
     lines += ["", "## Latency", "",
               f"citewise, whole answer: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms."]
+    if "first_token_p50_ms" in lat:
+        lines.append(f"First token of the model: p50 {lat['first_token_p50_ms']} ms, p95 "
+                     f"{lat['first_token_p95_ms']} ms ({lat['reached_model']} questions "
+                     "reached the model; the others abstained at retrieval).")
     if base:
         bl = base["latency"]
         lines.append(f"Baseline retrieval: p50 {bl['p50_ms']} ms, p95 {bl['p95_ms']} ms.")

@@ -82,6 +82,17 @@ def latency(records: list[Record]) -> dict[str, float]:
     return {"p50_ms": round(percentile(values, 50), 1), "p95_ms": round(percentile(values, 95), 1)}
 
 
+def first_token(records: list[Record]) -> dict[str, float]:
+    """Time to the model's first token (generative answers that reached the model)."""
+    values = [r.answer["timings"]["first_token_ms"] for r in records
+              if "first_token_ms" in r.answer.get("timings", {})]
+    if not values:
+        return {}
+    return {"first_token_p50_ms": round(percentile(values, 50), 1),
+            "first_token_p95_ms": round(percentile(values, 95), 1),
+            "reached_model": len(values)}
+
+
 def per_kind(records: list[Record], supports: Supports) -> dict[str, dict[str, Any]]:
     groups: dict[str, list[Record]] = defaultdict(list)
     for r in records:

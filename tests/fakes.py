@@ -55,3 +55,37 @@ class HashingEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
+
+
+class ScriptedGenerator:
+    """A fake language model: `reply(messages)` decides the reply, streamed a few characters
+    at a time. The default reply copies the first numbered source of the prompt and cites
+    it, like a faithful model; pass `reply=` for one that invents, refuses or obeys
+    injected instructions. `calls` keeps every message list it was sent."""
+
+    name = "scripted"
+
+    def __init__(self, reply: Callable[[list[dict]], str] | None = None, step: int = 7):
+        self.reply = reply or copy_first_source
+        self.step = step
+        self.calls: list[list[dict]] = []
+
+    def stream(self, messages, max_tokens: int):
+        self.calls.append(list(messages))
+        text = self.reply(list(messages))
+        for i in range(0, len(text), self.step):
+            yield text[i:i + self.step]
+
+
+def numbered_sources(messages: list[dict]) -> list[str]:
+    """The evidence sentences of an answer prompt, in order."""
+    import re
+
+    return re.findall(r"^\[\d+\] (.*)$", messages[-1]["content"], re.MULTILINE)
+
+
+def copy_first_source(messages: list[dict]) -> str:
+    sources = numbered_sources(messages)
+    if not sources:  # a rewrite prompt: return the last question as is
+        return messages[-1]["content"].rsplit("User: ", 1)[-1].split("\n")[0]
+    return f"{sources[0]} [1]"
