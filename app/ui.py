@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 EXAMPLES = ("What causes paraneoplastic muscle weakness?",
             "How common is LEMS in small cell lung cancer?",
             "Which drug improved the neuromyopathy in the sicca syndrome case?")
-STREAM_PAUSE_S = 0.015  # between streamed steps, so an answer visibly builds up
+STREAM_PAUSE_S = 0.015  # between extractive steps, so an answer visibly builds up
 MAX_K = 20
 # Gradio finds the progress bar by this default value; tqdm bars of the ingest feed it.
 TRACKED = gr.Progress(track_tqdm=True)
@@ -49,7 +49,7 @@ def build_app(service: Citewise) -> gr.Blocks:
     export_dir = Path(tempfile.mkdtemp(prefix="citewise-export-"))
 
     def ask(question: str, history: list[chat.Turn] | None, k: float,
-            doc_ids: list[str] | None, mode: str):
+            doc_ids: list[str] | None, mode: str | None):
         # While the answer streams only the conversation changes: the sources and the
         # session's turns are skipped (each costs Gradio processing, the state a deep
         # copy) until the last step, which sends everything (an API client's result).
@@ -65,11 +65,12 @@ def build_app(service: Citewise) -> gr.Blocks:
             yield (view.transcript_html, sources if sources != shown_sources else gr.skip(),
                    gr.skip(), "" if shown_sources is None else gr.skip())
             shown_sources = sources
-            time.sleep(STREAM_PAUSE_S)
+            if view.draft is None:  # a draft comes at the model's pace already
+                time.sleep(STREAM_PAUSE_S)
 
     def ask_example(question: str):
         def run(history: list[chat.Turn] | None, k: float, doc_ids: list[str] | None,
-                mode: str):
+                mode: str | None):
             yield from ask(question, history, k, doc_ids, mode)
         return run
 
