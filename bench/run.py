@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {machine()}")
     if "ingest" in args.only:
         docs = args.ingest_docs or ([1000] if full else [100])
-        ingest.main(["--docs", *map(str, docs)])
+        ingest.main(["--docs", *map(str, docs), *(["--matched"] if full else [])])
     if "query" in args.only:
         sizes = ["1000", "10000", "100000"] if full else ["1000"]
         query.main(["--sizes", *sizes, "--queries", "100" if full else "50"])
