@@ -23,14 +23,16 @@ run: $(STAMP)  ## set up, ingest the default corpus (incrementally) and serve th
 	$(BIN)/citewise ingest
 	$(BIN)/citewise serve
 
-test: $(STAMP) $(PUBMED) $(CHROMIUM)  ## set up, run the test suite, then the eval gate (plain, distractors)
+test: $(STAMP) $(PUBMED) $(CHROMIUM)  ## set up, run the test suite, then the eval gate (plain, distractors, generative)
 	$(BIN)/pytest
 	$(BIN)/citewise eval
 	$(BIN)/citewise eval --distractors $(DISTRACTORS)
+	$(BIN)/citewise eval --mode generative --per-kind 2
 
 eval: $(STAMP) $(PUBMED)  ## full eval report with the stock baseline, in eval/out/
 	$(BIN)/citewise eval --baseline --out eval/out/plain
 	$(BIN)/citewise eval --baseline --distractors $(DISTRACTORS) --out eval/out/distractors
+	$(BIN)/citewise eval --mode generative --out eval/out/generative
 
 bench: $(STAMP) $(PUBMED)  ## quick benchmarks (a few minutes): tables, bench/out/*.json; full: python -m bench.run --full
 	$(BIN)/python -m bench.run
@@ -67,4 +69,4 @@ tune: $(STAMP)  ## measure chunk sizes and calibrate the abstention threshold
 	$(BIN)/python -m eval.tune --verbose
 
 clean:
-	rm -rf $(VENV) data/index .cache eval/out
+	rm -rf $(VENV) data/index data/models .cache eval/out

@@ -4,7 +4,8 @@
    each of its sentences to the question (sentence vectors are stored at ingest, so nothing
    is embedded here).
 2. Candidates are those sentences, each kept once (chunks overlap). List lead-ins
-   ("... include:") are not candidates.
+   ("... include:") are not candidates, nor sentences addressed to an AI model ("ignore
+   previous instructions and ...", `app.injection`).
    That score is the cosine similarity less a penalty for restating the question (see
    `index.hybrid`).
 3. If the best candidate's similarity is below `abstain_threshold`, abstain with
@@ -28,6 +29,7 @@ import time
 from dataclasses import dataclass
 
 from app.answer import Answer, AnswerSentence, Citation
+from app.injection import is_instruction
 from index.hybrid import Hit, Retriever
 
 
@@ -56,6 +58,8 @@ def candidates(hits: list[Hit]) -> list[Candidate]:
                 continue
             seen.add(key)
             text = chunk.text[s.start - chunk.start:s.end - chunk.start]
+            if is_instruction(text):  # a prompt injection is not evidence
+                continue
             out.append(Candidate(hit, s.start, s.end, text, s.score))
     return sorted(out, key=lambda c: -c.score)
 

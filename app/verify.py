@@ -59,9 +59,9 @@ def split_claims(draft: str, n_evidence: int) -> list[tuple[str, tuple[int, ...]
                     cited.append(n)
         text = " ".join(_MARKERS.sub("", raw).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
-        if text and not is_refusal(text):  # a closing "The sources don't say more."
+        if (text or cited) and not is_refusal(text):  # a closing "The sources don't ..."
             out.append((text, tuple(cited)))
-    return _merge_marker_only(out)
+    return [(text, cited) for text, cited in _merge_marker_only(out) if text]
 
 
 def _merge_marker_only(claims: list[tuple[str, tuple[int, ...]]]
