@@ -213,7 +213,7 @@ def chat_turn(service: Answerer, question: str, history: Sequence[Turn], k: int 
         earlier = conversation(turns)
         if resolved == "generative" and earlier:  # the model rewrites: it takes a moment
             yield ChatView((*turns, replace(base, query=question)), pieces=(), done=False)
-            query = service.standalone_question(question, earlier, previous)
+            query = service.standalone_question(question, earlier, previous, resolved)
             turn = replace(base, query=query, topic=topic_of(query) or (previous or ""))
         yield ChatView((*turns, turn), pieces=(), done=False)  # the question shows at once
         for event in service.stream(query, k, list(doc_ids) if doc_ids else None, resolved):

@@ -206,7 +206,7 @@ def chat(ctx: click.Context, k: int | None, mode: str | None, chroma_url: str | 
             continue
         if not interactive:
             click.echo(f"> {question}")
-        query = service.standalone_question(question, history, topic)
+        query = service.standalone_question(question, history, topic, mode)
         if query != question:
             click.secho(f"(searching: {query})", dim=True)
         answer = _stream_answer(service, query, k, mode)

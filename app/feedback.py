@@ -96,8 +96,13 @@ def export_markdown(turns: Sequence[Turn], now: float | None = None) -> str:
             lines += [f"**{md_escape(answer.text)}**", ""]
             continue
         text = " ".join(md_escape(s.text) + "".join(f" \\[{c}\\]" for c in s.citations)
-                        for s in answer.sentences)
-        lines += [text, "", "Sources:", ""]
+                        for s in answer.final_sentences)
+        lines += [text, ""]
+        if answer.removed_sentences:
+            lines += ["Removed, not supported by the sources:", ""]
+            lines += [f"- ~~{md_escape(s.text)}~~" for s in answer.removed_sentences]
+            lines.append("")
+        lines += ["Sources:", ""]
         for c in answer.citations:
             lines += [f"- \\[{c.id}\\] {md_escape(render.where(c))} "
                       f"(`{c.doc_id.replace('`', '')}`, characters {c.start}–{c.end})",

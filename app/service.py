@@ -165,15 +165,15 @@ class Citewise:
         yield from answerer.stream(question, k, doc_ids)
 
     def standalone_question(self, question: str, history: Sequence[tuple[str, str]],
-                            previous_topic: str | None = None) -> str:
+                            previous_topic: str | None = None, mode: str | None = None) -> str:
         """A follow-up rewritten to stand on its own for retrieval: by the language model
-        when there is one (and the mode is not extractive), else by rules
-        (`app.chat.rewrite_query`, from the previous turn's topic)."""
+        when the answer mode (`mode`, else the setting) resolves to generative, else by
+        rules (`app.chat.rewrite_query`, from the previous turn's topic)."""
         from app.chat import rewrite_query
 
         if not history:
             return " ".join(question.split())
-        if self.settings.answer_mode == "extractive" or self.generator is None:
+        if self.mode(mode) != "generative" or self.generator is None:
             return rewrite_query(question, previous_topic)
         from app.prompt import rewrite_messages
 

@@ -65,7 +65,7 @@ def test_gate_names_each_metric_that_falls_short() -> None:
 
 def test_shipped_thresholds_have_every_section() -> None:
     thresholds = gate.load_thresholds()
-    assert set(thresholds["gate"]) == {"plain", "distractors"}
+    assert set(thresholds["gate"]) == {"plain", "distractors", "generative"}
     for bounds in (thresholds["targets"], *thresholds["gate"].values()):
         assert "answer.dangling_citations" in bounds
 

@@ -277,3 +277,18 @@ def test_follow_ups_are_rewritten_by_the_model_when_there_is_one(settings, embed
     extractive = Citewise(settings, embedder, generator=model)  # mode extractive: rules
     assert extractive.standalone_question("How is it treated?", history, "LEMS") == \
         "How is LEMS treated?"
+
+
+def test_an_exported_conversation_leaves_removed_sentences_out_of_the_answer(
+        settings, embedder) -> None:
+    from app.chat import Turn
+    from app.feedback import export_markdown
+
+    def invent(messages):
+        return numbered_sources(messages)[0] + " [1] It is cured by 60 mg of zinc [1]."
+
+    service, _ = generative(settings, embedder, invent)
+    answer = service.ask(QUESTION)
+    md = export_markdown([Turn(QUESTION, QUESTION, "LEMS", answer=answer)])
+    answer_part, removed_part = md.split("Removed, not supported by the sources:")
+    assert "zinc" not in answer_part and "~~It is cured by 60 mg of zinc.~~" in removed_part
