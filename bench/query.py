@@ -18,7 +18,7 @@ count is reached) an index is built in a child process, then questioned in anoth
   `--queries`, after 5 warm-up questions; the first (cold) question is reported apart.
   "retrieval" is `HybridRetriever.search(q, k=5)` (embedding the question, two vector
   searches, BM25, fusion, fetching chunks and sentence vectors); "answer" is
-  `Citewise.ask(q)`, the whole extractive answer (retrieval included).
+  `Citewise.ask(q, mode="extractive")`, the whole extractive answer (retrieval included).
 - memory: the peak RSS of the build child and of the query child; index size: the index
   folder on disk.
 
@@ -143,15 +143,15 @@ def query(args: argparse.Namespace) -> None:
     from index.embedder import make_embedder
 
     settings = Settings(sources_dir=Path(args.sources), index_dir=Path(args.index),
-                        embedding_model=args.model, _env_file=None)
+                        embedding_model=args.model, answer_mode="extractive", _env_file=None)
     service = Citewise(settings, embedder=make_embedder(args.model, 32))
     qs = questions()
     t0 = time.perf_counter()
-    service.ask(qs[0])  # cold: loads the model, opens Chroma, loads BM25
+    service.ask(qs[0], mode="extractive")  # cold: loads the model, opens Chroma, loads BM25
     cold = time.perf_counter() - t0
     retriever = service.index.retriever()
     for q in qs[1:6]:
-        service.ask(q)
+        service.ask(q, mode="extractive")
     retrieve_ms, answer_ms, stages = [], [], {"embed": [], "bm25": []}
     for i in range(args.queries):
         q = qs[i % len(qs)]
@@ -159,7 +159,7 @@ def query(args: argparse.Namespace) -> None:
         retriever.search(q, settings.top_k)
         retrieve_ms.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        service.ask(q)
+        service.ask(q, mode="extractive")
         answer_ms.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         service.embedder.embed_query(q)

@@ -5,8 +5,10 @@
 Ingests the default sources (data/sources) into a temporary index once per model, then
 starts `citewise serve --port P` as a user would (a fresh process each run), polls
 http://127.0.0.1:P/ every 50 ms and records when the page first answers 200, and when
-the process printed "citewise is running". The server is then stopped (SIGTERM to the
-process it started). Writes bench/out/startup.json.
+the process printed "citewise is running". Answers are extractive
+(CITEWISE_ANSWER_MODE=extractive): with generative answers `serve` also loads the language
+model before serving (`bench/generative.py` times generative answers). The server is then
+stopped (SIGTERM to the process it started). Writes bench/out/startup.json.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> dict:
         env = {**os.environ, "CITEWISE_INDEX_DIR": str(work / "index"),
                "CITEWISE_SOURCES_DIR": str(ROOT / "data" / "sources"),
                "CITEWISE_FEEDBACK_DIR": str(work / "feedback"),
-               "CITEWISE_EMBEDDING_MODEL": model}
+               "CITEWISE_EMBEDDING_MODEL": model, "CITEWISE_ANSWER_MODE": "extractive"}
         subprocess.run([str(CITEWISE), "ingest", "--json"], env=env, cwd=ROOT, check=True,
                        capture_output=True)
         for run in range(1, args.runs + 1):
