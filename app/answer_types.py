@@ -1,0 +1,69 @@
+"""Expected answer types: the kind of quantity a question asks for, and whether a sentence
+states one.
+
+A question that asks for a dose wants a dose ("2 g/kg"), not a percentage; one that asks
+for a survival rate or a percentage wants a share ("45%", "more than half"); "how common"
+is also answered by words such as "rare"; "how long" / "within what time" by a duration;
+"how many" by a count. A sentence on the right topic that states some other kind of figure,
+or none, does not answer the question. Reference numbers ("... muscle weakness 3",
+"diagnosis1.") are not figures.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUM = r"\d+(?:[.,·]\d+)?"
+_SHARE = (_NUM + r"\s?(?:%|percent\b|per ?cent\b)|\b(?:half|a third|a quarter|one in \w+|"
+          r"\d+ (?:out )?of (?:the )?\d+|majority)\b")
+_NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
+                 r"hundreds?|thousands?")
+_TIME_UNITS = r"years?|months?|weeks?|days?|hours?|minutes?"
+
+# kind: (the question asks for it, a sentence states it)
+QUANTITY_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "dose": (re.compile(r"\b(?:doses?|dosages?|dosing)\b", re.IGNORECASE),
+             re.compile(_NUM + r"\s?(?:mg|g|mcg|µg|μg|ng|ml|l|iu|units?|mmol|meq)"
+                               r"(?:/(?:kg|m2|m²|day|d|h))?\b", re.IGNORECASE)),
+    "share": (re.compile(r"\b(?:(?:what|which)(?: is| are| was| were)?(?: the)? (?:percentage|"
+                         r"proportion|fraction|share|prevalence|incidence|rate)|percentage|"
+                         r"how many percent|(?:survival|mortality|response|success|cure|"
+                         r"recurrence|relapse|remission) rates?)\b", re.IGNORECASE),
+              re.compile(_SHARE, re.IGNORECASE)),
+    "frequency": (re.compile(r"\bhow (?:common|frequent|frequently|likely|rare|prevalent)\b",
+                             re.IGNORECASE),
+                  re.compile(_SHARE + r"|\b(?:most|rare|rarely|common|commonly|uncommon|"
+                                      r"frequent|frequently|infrequent|seldom)\b",
+                             re.IGNORECASE)),
+    "duration": (re.compile(r"\bhow long\b|\b(?:within|after|for) (?:what|how much) time\b",
+                            re.IGNORECASE),
+                 re.compile(r"(?:" + _NUM + r"|\b(?:" + _NUMBER_WORDS + r"|several|a few))"
+                            r"\s?(?:-\s?)?(?:" + _TIME_UNITS + r")\b", re.IGNORECASE)),
+    "count": (re.compile(r"\bhow many\b(?! percent)", re.IGNORECASE),
+              re.compile(r"\b(?:" + _NUM + r"|" + _NUMBER_WORDS + r")\b", re.IGNORECASE)),
+}
+
+_REFERENCE = re.compile(r"(?:(?<=[a-z])\d{1,2}(?=[.,;:]?(?:\s|$))|"
+                        r"\s\d{1,2}(?:,\s?\d{1,2})*\.?\s*$)")
+
+
+def strip_references(sentence: str) -> str:
+    """`sentence` without reference numbers: digits glued to a word ("diagnosis1.") and a
+    trailing list of them ("... weakness 3", "... cancer 6, 2")."""
+    return _REFERENCE.sub("", sentence)
+
+
+def asked_quantities(question: str) -> list[str]:
+    """The kinds of quantity `question` asks for (see `QUANTITY_KINDS`), in a fixed order."""
+    return [kind for kind, (asks, _) in QUANTITY_KINDS.items() if asks.search(question)]
+
+
+def asked_words(question: str) -> str:
+    """The words of `question` that name the quantity asked for ("what percentage", "dose")."""
+    return " ".join(m.group(0) for asks, _ in QUANTITY_KINDS.values()
+                    for m in asks.finditer(question))
+
+
+def states(sentence: str, kind: str) -> bool:
+    """Whether `sentence` states a quantity of `kind`."""
+    return bool(QUANTITY_KINDS[kind][1].search(strip_references(sentence)))
