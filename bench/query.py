@@ -203,6 +203,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--work", type=Path, default=None,
                         help="keeps the indexes; a size already built there is reused")
     parser.add_argument("--name", default="query")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build the indexes into --work, question none")
     # for the child steps
     parser.add_argument("--size", type=int)
     parser.add_argument("--fake", action="store_true")
@@ -234,6 +236,8 @@ def main(argv: list[str] | None = None) -> dict:
             row.update(json.loads(out.strip().splitlines()[-1]), build_rss_mb=rss)
             built.write_text(json.dumps({k: row[k] for k in
                                          ("docs", "chunks", "build_s", "build_rss_mb")}))
+        if args.build_only:
+            continue
         row["index_mb"] = dir_mb(folder / "index")
         row["load_before_query"] = load_now()
         _, rss, out, _ = run_child([sys.executable, "-m", "bench.query", "query",
