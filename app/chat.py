@@ -51,7 +51,8 @@ class Answerer(Protocol):
                mode: str | None = None) -> Iterator[str | Answer]: ...
 
     def standalone_question(self, question: str, history: Sequence[tuple[str, str]],
-                            previous_topic: str | None = None) -> str: ...
+                            previous_topic: str | None = None,
+                            mode: str | None = None) -> str: ...
 
 
 # Words that say what is asked about a topic, not what the topic is.

@@ -335,9 +335,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
                     "CITEWISE_AUTH_USERNAME and CITEWISE_AUTH_PASSWORD.", fg="yellow", err=True)
     service = ctx.obj = Citewise(settings)
     click.echo("Loading the model and the index...", err=True)
-    from app.ui import launch, warm_up
+    import threading
 
-    warm_up(service)
+    from app.ui import launch, warm_up, warm_up_model
+
+    warm_up(service, model=False)  # the language model loads once the page is served
     try:
         demo = launch(service, block=False)
     except OSError as exc:
@@ -347,6 +349,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     shown = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
     click.echo(f"citewise is running: open http://{shown}:{settings.port} in a browser "
                "(Ctrl-C stops it).")
+    threading.Thread(target=warm_up_model, args=(service,), daemon=True,
+                     name="warm-up-model").start()
     sys.stdout.flush()
     demo.block_thread()
 

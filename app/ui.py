@@ -249,20 +249,34 @@ def mode_info(service: Citewise) -> str:
             "when a model is available, else extractive.")
 
 
-def warm_up(service: Citewise) -> None:
+def warm_up(service: Citewise, model: bool = True) -> None:
     """Load the models and open the index now, not on the first question: the embedding
-    model, and the local language model when answers are generative by default."""
+    model, and (`model`) the local language model when answers are generative by default."""
     service.embedder.embed_query("warm up")
     try:
         service.index  # noqa: B018
     except CitewiseError as exc:
         log.warning("%s Upload documents in the Documents tab, or run `citewise ingest`.", exc)
+    if model:
+        warm_up_model(service)
+
+
+def warm_up_model(service: Citewise) -> None:
+    """Load the local language model and have it read the fixed part of the answer prompt
+    (rules and worked example), which llama.cpp then keeps in its prompt cache: the first
+    question pays only for its own evidence. `citewise serve` runs this in a thread once the
+    page is served; a question asked meanwhile waits for the model."""
     try:
         if service.mode() != "generative":
             return
-        load = getattr(service.generator, "load", None)
-        if callable(load):
+        generator = service.generator
+        load = getattr(generator, "load", None)
+        if generator is not None and callable(load):
             load()
+            from app.prompt import answer_messages
+
+            for _ in generator.stream(answer_messages("Warm up.", ["Warm up."]), 1):
+                pass
     except CitewiseError as exc:  # the page says it again when a question is asked
         log.warning("%s Generative answers will fail until this is fixed; extractive "
                     "answers work.", exc)
