@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +44,13 @@ def stem(word: str) -> str:
     return word
 
 
+# Words repeat (a corpus of millions of tokens has ~100k distinct words), so each is
+# stemmed once: tokenizing a question's ~200 candidate sentences took a sixth of a search.
+_stem = lru_cache(maxsize=1 << 18)(stem)
+
+
 def tokenize(text: str) -> list[str]:
-    return [stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
+    return [_stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
 
 
 class BM25Index:
