@@ -4,9 +4,10 @@ states one.
 A question that asks for a dose wants a dose ("2 g/kg"), not a percentage; one that asks
 for a survival rate or a percentage wants a share ("45%", "more than half"); "how common"
 is also answered by words such as "rare"; "how long" / "within what time" by a duration;
-"how many" by a count. A sentence on the right topic that states some other kind of figure,
-or none, does not answer the question. Reference numbers ("... muscle weakness 3",
-"diagnosis1.") are not figures.
+"how many" by a count; "which gene" / "what mutation" by a sentence that names one. A
+sentence on the right topic that states some other kind of figure, or none, does not
+answer the question. Reference numbers ("... muscle weakness 3", "diagnosis1.") are not
+figures.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ _TIME_UNITS = r"years?|months?|weeks?|days?|hours?|minutes?"
 
 # kind: (the question asks for it, a sentence states it)
 QUANTITY_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
-    "dose": (re.compile(r"\b(?:doses?|dosages?|dosing)\b", re.IGNORECASE),
+    "dose": (re.compile(r"\b(?:doses?|dosages?|dosing|(?:daily )?(?:intake|allowance))\b",
+                        re.IGNORECASE),
              re.compile(_NUM + r"\s?(?:mg|g|mcg|µg|μg|ng|ml|l|iu|units?|mmol|meq)"
-                               r"(?:/(?:kg|m2|m²|day|d|h))?\b", re.IGNORECASE)),
+                               r"(?:/(?:kg|m2|m²|day|d|h))?\b(?!/(?:d?l|ml)\b)",
+                        re.IGNORECASE)),
     "share": (re.compile(r"\b(?:(?:what|which)(?: is| are| was| were)?(?: the)? (?:percentage|"
                          r"proportion|fraction|share|prevalence|incidence|rate)|percentage|"
                          r"how many percent|(?:survival|mortality|response|success|cure|"
@@ -39,6 +42,10 @@ QUANTITY_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                             re.IGNORECASE),
                  re.compile(r"(?:" + _NUM + r"|\b(?:" + _NUMBER_WORDS + r"|several|a few))"
                             r"\s?(?:-\s?)?(?:" + _TIME_UNITS + r")\b", re.IGNORECASE)),
+    "gene": (re.compile(r"\b(?:which|what) (?:\w+ )?(?:genes?|mutations?|variants?|alleles?)\b",
+                        re.IGNORECASE),
+             re.compile(r"\b(?:genes?|genetic|mutations?|mutated|mutant|variants?|alleles?|"
+                        r"polymorphisms?|deletions?)\b", re.IGNORECASE)),
     "count": (re.compile(r"\bhow many\b(?! percent)", re.IGNORECASE),
               re.compile(r"\b(?:" + _NUM + r"|" + _NUMBER_WORDS + r")\b", re.IGNORECASE)),
 }

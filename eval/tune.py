@@ -4,7 +4,8 @@
 
 For each chunk size it builds a fresh index of the sources in a temporary folder and prints
 retrieval metrics over the gold quotes (recall@1/3/5, MRR@10), the share of answerable
-questions whose selected answer sentences contain a gold quote, and the best-sentence score
+questions whose selected answer sentences contain a gold quote, their key-point coverage
+(of answers made with no abstention by score), and the best-sentence score
 that decides abstention. The threshold printed is the midpoint of the widest score gap that
 keeps every answerable question answered and refuses the most unanswerable ones; ties are
 broken by balanced accuracy.
@@ -22,7 +23,7 @@ import numpy as np
 from app.config import Settings
 from app.extractive import ExtractiveAnswerer, candidates
 from app.service import Citewise
-from eval.metrics import mean_defined, mrr_at_k, quote_in, recall_at_k
+from eval.metrics import key_point_coverage, mean_defined, mrr_at_k, quote_in, recall_at_k
 
 
 def load_gold(path: Path) -> list[dict]:
@@ -40,14 +41,18 @@ def best_scores(service: Citewise, gold: list[dict], k: int) -> list[dict]:
         quotes = [s["quote"] for s in q["sources"]]
         answer = answerer.answer(q["question"], k)
         cands = candidates(list(answer.hits))
-        best = answer.sentences[0].score if answer.sentences else -1.0
+        # abstention compares the best candidate's retrieval score with the threshold (the
+        # answer's own sentence scores include the lexical rerank); an answer refused for
+        # another reason (no figure of the kind asked) is refused at any threshold
+        best = cands[0].score if cands and not answer.abstained else -1.0
         answer_hit = any(quote_in(c.quote, qt) or quote_in(qt, c.quote)
                          for c in answer.citations for qt in quotes) if quotes else None
         rows.append({"id": q["id"], "kind": q["kind"], "answerable": q["answerable"],
                      "best": best, "n_cands": len(cands),
                      "r1": recall_at_k(texts, quotes, 1), "r3": recall_at_k(texts, quotes, 3),
                      "r5": recall_at_k(texts, quotes, 5), "mrr": mrr_at_k(texts, quotes, 10),
-                     "answer_hit": answer_hit, "answer": answer.text})
+                     "answer_hit": answer_hit, "answer": answer.text,
+                     "key_points": key_point_coverage(answer.text, q.get("key_points", []))})
     return rows
 
 
@@ -93,6 +98,7 @@ def main() -> None:
                   f" R@5={mean_defined(r['r5'] for r in ans):.3f}"
                   f" MRR@10={mean_defined(r['mrr'] for r in ans):.3f}"
                   f"  answer-has-gold={np.mean([bool(r['answer_hit']) for r in ans]):.3f}"
+                  f" key-points={mean_defined(r['key_points'] for r in ans):.3f}"
                   f"  threshold={threshold:.3f} refusal={refusal:.2f}"
                   f" false-refusal={false_refusal:.2f}")
             if args.verbose:
