@@ -1,6 +1,7 @@
-"""Plot query latency against corpus size from bench/out/query.json.
+"""Plot query latency against corpus size from bench/out/query.json (or several files of
+rows from separate runs, merged).
 
-    .venv/bin/python -m bench.plot [--json bench/out/query.json] [--out docs/benchmarks-latency.png]
+    .venv/bin/python -m bench.plot [--json FILE ...] [--out docs/benchmarks-latency.png]
 """
 
 from __future__ import annotations
@@ -51,10 +52,12 @@ def plot(data: dict, out: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, default=OUT / "query.json")
+    parser.add_argument("--json", type=Path, nargs="+", default=[OUT / "query.json"])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks-latency.png")
     args = parser.parse_args(argv)
-    print(f"wrote {plot(json.loads(args.json.read_text()), args.out)}")
+    runs = [json.loads(path.read_text()) for path in args.json]
+    data = {"machine": runs[0]["machine"], "rows": [r for run in runs for r in run["rows"]]}
+    print(f"wrote {plot(data, args.out)}")
 
 
 if __name__ == "__main__":
