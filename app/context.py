@@ -23,7 +23,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from app.terms import term_share, term_weights
+from app.terms import QuestionTerms
 from ingest.sentences import split_sentences
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def _next_item(item: Candidate, starts: dict[Key, Candidate]) -> Candidate | Non
 def matching_list(question: str, cands: list[Candidate]) -> list[Candidate]:
     """The lead-in and items of the list that best matches `question`, or [] (see the
     module docstring). The lead-in comes back as a candidate of its own."""
-    weights = term_weights(question, [c.text for c in cands])
+    qterms = QuestionTerms.of(question, [c.text for c in cands])
     with_items = bool(ASKS_LIST.search(question))
     starts = {key(c): c for c in cands}
     best: tuple[tuple[float, float], list[Candidate]] = ((LIST_MATCH, 0.0), [])
@@ -123,7 +123,7 @@ def matching_list(question: str, cands: list[Candidate]) -> list[Candidate]:
                                 chunk.text[line_start:e]))
             context = " ".join([lead_in, *(i.text for i in items)]) if with_items else lead_in
             # ties (two lists that both hold the question's words) go to the better lead-in
-            share = (term_share(context, weights), term_share(lead_in, weights))
+            share = (qterms.share(context), qterms.share(lead_in))
             if share > best[0]:
                 lead = replace(items[0], hit=cand.hit, start=chunk.start + s,
                                end=chunk.start + e, text=chunk.text[s:e])

@@ -11,8 +11,9 @@
 4. If the best candidate's score is below `abstain_threshold`, abstain with "The sources
    don't cover this." The threshold is calibrated on the gold set (`python -m eval.tune`).
 5. Rerank: each candidate gains `LEXICAL_WEIGHT` times the share of the question's terms
-   it holds, rarer terms weighing more (`app.terms`): MiniLM alone ranks a general sentence
-   on the topic above the one that holds the rare word the question is about.
+   it holds, rarer terms weighing more, abbreviations standing for their long form
+   (`app.terms`): MiniLM alone ranks a general sentence on the topic above the one that
+   holds the rare word the question is about.
 6. Pick the best sentence, then up to `max_sentences - 1` more, each time the one whose
    score plus `COVERAGE_WEIGHT` times the share of question terms it adds to the answer is
    highest, if that comes within `margin` of the best score (`select_covering`).
@@ -41,7 +42,7 @@ from app.answer import Answer, AnswerSentence, Citation
 from app.answer_types import asked_quantities, asked_words, states
 from app.context import ASKS_LIST, key, matching_list, with_context
 from app.injection import is_instruction
-from app.terms import term_share, term_weights, terms
+from app.terms import QuestionTerms, terms
 from index.hybrid import Hit, Retriever
 
 LEXICAL_WEIGHT = 0.2  # of the question-term share, added to the retrieval score
@@ -120,8 +121,8 @@ def select(cands: list[Candidate], threshold: float, max_sentences: int,
 def rerank(question: str, cands: list[Candidate]) -> list[Candidate]:
     """`cands` rescored, best first: the retrieval score plus `LEXICAL_WEIGHT` times the
     weighted share of the question's terms that the sentence holds (`app.terms`)."""
-    weights = term_weights(question, [c.text for c in cands])
-    out = [replace(c, score=c.score + LEXICAL_WEIGHT * term_share(c.text, weights))
+    qterms = QuestionTerms.of(question, [c.text for c in cands])
+    out = [replace(c, score=c.score + LEXICAL_WEIGHT * qterms.share(c.text))
            for c in cands]
     return sorted(out, key=lambda c: -c.score)
 
@@ -134,9 +135,9 @@ def select_covering(question: str, ranked: list[Candidate], threshold: float,
     a sentence holding a rare question term that the answer misses gets in."""
     if not ranked or ranked[0].score < threshold:
         return []
-    weights = term_weights(question, [c.text for c in ranked])
+    qterms = QuestionTerms.of(question, [c.text for c in ranked])
     picked = [ranked[0]]
-    covered = terms(ranked[0].text)
+    covered = qterms.terms(ranked[0].text)
     floor = max(threshold, ranked[0].score - margin)
     while len(picked) < max_sentences:
         best, best_value = None, floor
@@ -145,13 +146,13 @@ def select_covering(question: str, ranked: list[Candidate], threshold: float,
                 break
             if any(cand.display == p.display for p in picked):
                 continue
-            value = cand.score + COVERAGE_WEIGHT * term_share(cand.text, weights, covered)
+            value = cand.score + COVERAGE_WEIGHT * qterms.share(cand.text, covered)
             if value >= best_value:
                 best, best_value = cand, value
         if best is None:
             break
         picked.append(best)
-        covered |= terms(best.text)
+        covered |= qterms.terms(best.text)
     return picked
 
 
@@ -176,12 +177,11 @@ def quantity_answers(question: str, ranked: list[Candidate]) -> list[Candidate] 
     if not kinds:
         return None
     named = terms(asked_words(question))
-    weights = {t: w for t, w in term_weights(question, [c.text for c in ranked]).items()
-               if t not in named}
+    qterms = QuestionTerms.of(question, [c.text for c in ranked]).without(named)
     out: list[Candidate] = []
     for kind in kinds:
         found = next((c for c in ranked if states(c.text, kind)
-                      and term_share(c.text, weights) >= SUBJECT_MATCH), None)
+                      and qterms.share(c.text) >= SUBJECT_MATCH), None)
         if found is None:
             return []
         if found not in out:

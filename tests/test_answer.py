@@ -225,3 +225,21 @@ def test_answerer_refuses_a_figure_of_the_wrong_kind_and_keeps_the_question() ->
     assert not answer.abstained and answer.question == asked
     assert answer.sentences[0].text.startswith("The prevalence of LEMS")
     assert retriever.queries[-1] == "What is the prevalence of LEMS in lung cancer?"
+
+
+def test_abbreviations_stand_for_their_long_form() -> None:
+    from app.terms import QuestionTerms, abbreviations
+
+    texts = ["Lambert-Eaton myasthenic syndrome (LEMS) is rare.",
+             "LEMS is characterized by antibodies against voltage-gated calcium channels "
+             "(VGCCs).",
+             "Paraneoplastic neuromyotonia (Isaacs syndrome) is rarer.",
+             "It is common in this region (NYC)."]
+    abbrev = abbreviations(texts)
+    assert abbrev["lem"] == {"lambert", "eaton", "myasthenic", "syndrom"}
+    assert abbrev["vgcc"] == {"voltag", "gat", "calcium", "channel"}
+    assert set(abbrev) == {"lem", "vgcc"}  # initials must spell the abbreviation
+    question = QuestionTerms.of("Which antibodies cause Lambert-Eaton myasthenic syndrome?",
+                                texts)
+    assert question.share(texts[1]) == pytest.approx(1.0)
+    assert QuestionTerms(question.weights).share(texts[1]) < 0.5
