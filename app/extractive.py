@@ -47,7 +47,7 @@ from index.hybrid import Hit, Retriever
 
 LEXICAL_WEIGHT = 0.2  # of the question-term share, added to the retrieval score
 COVERAGE_WEIGHT = 0.3  # of the share of question terms a sentence adds to the answer
-SUBJECT_MATCH = 0.5  # share of the question's terms a sentence stating a figure must hold
+SUBJECT_MATCH = 0.65  # share of the question's terms a sentence stating a figure holds
 LIST_EXTRA = 2  # sentences kept beside a list
 
 
@@ -171,13 +171,15 @@ def without_instructions(question: str) -> str:
 def quantity_answers(question: str, ranked: list[Candidate]) -> list[Candidate] | None:
     """For a question that asks for quantities (`app.answer_types`): for each kind asked,
     the best sentence that states one and is about the question's subject (it holds
-    `SUBJECT_MATCH` of the weighted question terms other than those naming the quantity).
+    `SUBJECT_MATCH` of the question's terms found in the candidates, other than those
+    naming the quantity, all weighing the same: a term common among the candidates, such
+    as the topic itself, matters as much here as a rare one).
     None if the question asks for no quantity; [] if some kind asked for is not stated."""
     kinds = asked_quantities(question)
     if not kinds:
         return None
     named = terms(asked_words(question))
-    qterms = QuestionTerms.of(question, [c.text for c in ranked]).without(named)
+    qterms = QuestionTerms.of(question, [c.text for c in ranked]).without(named).uniform()
     out: list[Candidate] = []
     for kind in kinds:
         found = next((c for c in ranked if states(c.text, kind)

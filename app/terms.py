@@ -73,6 +73,10 @@ class QuestionTerms:
         held = self.terms(text) - (exclude or set())
         return sum(w for t, w in self.weights.items() if t in held) / total if total else 0.0
 
+    def uniform(self) -> QuestionTerms:
+        """The same terms, all weighing 1."""
+        return QuestionTerms(dict.fromkeys(self.weights, 1.0), self.abbrev)
+
     def without(self, drop: set[str]) -> QuestionTerms:
         return QuestionTerms({t: w for t, w in self.weights.items() if t not in drop},
                              self.abbrev)

@@ -243,3 +243,17 @@ def test_abbreviations_stand_for_their_long_form() -> None:
                                 texts)
     assert question.share(texts[1]) == pytest.approx(1.0)
     assert QuestionTerms(question.weights).share(texts[1]) < 0.5
+
+
+def test_a_figure_must_be_about_the_topic_even_when_the_topic_is_everywhere() -> None:
+    from app.extractive import quantity_answers
+
+    cands = [cand("Dietary reference intakes for adults include a sodium intake of 2300 mg/d.",
+                  0.6),
+             cand("Vitamin D deficiency was common in winter.", 0.55, 100),
+             cand("Vitamin D supplements were taken with calcium.", 0.5, 200),
+             cand("Vitamin D levels fell with age.", 0.5, 300)]
+    # "adults" is rare among the candidates and "vitamin" common: weighted by rarity the
+    # sodium sentence would hold most of the question; it is not about vitamin D at all
+    assert quantity_answers("What is the recommended daily intake of vitamin D for adults?",
+                            cands) == []
