@@ -17,6 +17,8 @@
 6. Pick the best sentence, then up to `max_sentences - 1` more, each time the one whose
    score plus `COVERAGE_WEIGHT` times the share of question terms it adds to the answer is
    highest, if that comes within `margin` of the best score (`select_covering`).
+   A question about several sources ("according to both articles") answered from one
+   document also gets the best sentence of another retrieved document above the threshold.
 7. Expected answer type (`app.answer_types`): a question that asks for a dose, a share or
    rate, how common something is, a duration, a count or a gene is answered only by a
    sentence that states that kind of thing and holds `SUBJECT_MATCH` of the question's
@@ -191,6 +193,24 @@ def quantity_answers(question: str, ranked: list[Candidate]) -> list[Candidate] 
     return out
 
 
+_ASKS_SOURCES = re.compile(r"\b(?:both|two|all|each|across|several|different) (?:of )?(?:the )?"
+                           r"(?:articles|sources|documents|papers|texts|studies|reports)\b",
+                           re.IGNORECASE)
+
+
+def _other_sources(question: str, chosen: list[Candidate], ranked: list[Candidate],
+                   threshold: float) -> list[Candidate]:
+    """For a question about several sources ("according to both articles") answered from
+    one document: that, and the best sentence of another retrieved document if one scores
+    above the threshold too."""
+    docs = {c.hit.chunk.doc_id for c in chosen}
+    if len(docs) != 1 or not _ASKS_SOURCES.search(question):
+        return chosen
+    other = next((c for c in ranked if c.score >= threshold and c.hit.chunk.doc_id not in docs),
+                 None)
+    return chosen if other is None else [*chosen, other]
+
+
 def _without(cands: list[Candidate], drop: list[Candidate]) -> list[Candidate]:
     keys = {key(c) for c in drop}
     return [c for c in cands if key(c) not in keys]
@@ -215,6 +235,7 @@ class ExtractiveAnswerer:
             ranked = rerank(question, cands)
             chosen = select_covering(question, ranked, self.threshold, self.max_sentences,
                                      self.margin)
+            chosen = _other_sources(question, chosen, ranked, self.threshold)
             figures = quantity_answers(question, ranked)
             if figures is not None:  # the figures asked for lead, or there is no answer
                 chosen = figures and figures + _without(chosen, figures)

@@ -257,3 +257,17 @@ def test_a_figure_must_be_about_the_topic_even_when_the_topic_is_everywhere() ->
     # sodium sentence would hold most of the question; it is not about vitamin D at all
     assert quantity_answers("What is the recommended daily intake of vitamin D for adults?",
                             cands) == []
+
+
+def test_a_question_about_both_sources_hears_from_both() -> None:
+    from app.extractive import _other_sources, candidates
+
+    one = hit_of("LEMS is rare.", [0.7], doc="a.txt")
+    two = hit_of("LEMS affects calcium channels.", [0.45], doc="b.txt")
+    three = hit_of("Unrelated text here.", [0.2], doc="c.txt")
+    cands = candidates([one, two, three])
+    chosen = cands[:1]
+    both = _other_sources("What do both articles say about LEMS?", chosen, cands, 0.4)
+    assert [c.hit.chunk.doc_id for c in both] == ["a.txt", "b.txt"]
+    assert _other_sources("What is LEMS?", chosen, cands, 0.4) == chosen
+    assert _other_sources("What do both articles say?", chosen, cands, 0.5) == chosen
