@@ -22,7 +22,7 @@ from typing import Protocol
 
 from index.embedder import Embedder
 from index.lexical import BM25Index, tokenize
-from index.vectors import VectorStore
+from index.vectors import VectorStore, sentence_ids_of
 from ingest.types import Chunk
 
 RESTATEMENT_PENALTY = 0.4
@@ -100,7 +100,8 @@ class HybridRetriever:
         chunk_vecs = self.vectors.chunk_vectors(candidates)
         question_words = set(tokenize(query))
         sentences: dict[str, list[ScoredSentence]] = {cid: [] for cid in candidates}
-        for sv in self.vectors.sentence_vectors(candidates):
+        sentence_ids = [sid for cid in candidates for sid in sentence_ids_of(lookup[cid])]
+        for sv in self.vectors.sentence_vectors(candidates, sentence_ids):
             chunk = lookup[sv.chunk_id]
             text = chunk.text[sv.start - chunk.start:sv.end - chunk.start]
             score = float(sv.vector @ q) - RESTATEMENT_PENALTY * restatement(text, question_words)
