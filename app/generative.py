@@ -1,9 +1,10 @@
 """Generative answers: the model's own words, every sentence verified before it is final.
 
 1. Retrieve and score source sentences exactly as the extractive answerer does
-   (`app.extractive.candidates`). If the best one is below the abstention threshold, or the
-   question asks for a quantity that no candidate states, abstain at once: the model is not
-   asked, so it cannot make an answer up.
+   (`app.extractive`: parts of the question addressed to a model dropped, candidates
+   reranked by the question terms they hold). If the best one is below the abstention
+   threshold, or the question asks for a figure (a dose, a rate...) that no candidate on
+   its subject states, abstain at once: the model is not asked, so it cannot make one up.
 2. The best `evidence` sentences (default 6) are numbered [1]..[n] in a short prompt
    (`app.prompt`), and the model's reply streams out token by token.
 3. If the reply is the fixed no-answer sentence, the answer is an abstention.
@@ -25,7 +26,10 @@ from app.extractive import (
     ExtractiveAnswerer,
     asks_quantity,
     candidates,
+    quantity_answers,
+    rerank,
     states_quantity,
+    without_instructions,
 )
 from app.generators import Generator
 from app.prompt import answer_messages
@@ -59,6 +63,7 @@ class GenerativeAnswerer:
     def stream(self, question: str, k: int, doc_ids: list[str] | None = None
                ) -> Iterator[Event]:
         t0 = time.perf_counter()
+        asked, question = question, without_instructions(question)
         hits = self.retriever.search(question, k, doc_ids)
         t1 = time.perf_counter()
         cands = candidates(hits)
@@ -66,15 +71,19 @@ class GenerativeAnswerer:
 
         def final(sentences: tuple[AnswerSentence, ...] = (),
                   citations: tuple[Citation, ...] = ()) -> Answer:
-            return Answer(question, sentences, citations, tuple(hits), not sentences,
+            return Answer(asked, sentences, citations, tuple(hits), not sentences,
                           mode="generative", timings=timings, generator=self.generator.name)
 
-        if (not cands or cands[0].score < self.threshold
-                or (asks_quantity(question) and not any(states_quantity(c.text)
-                                                        for c in cands[:self.evidence]))):
+        if not cands or cands[0].score < self.threshold:
             yield final()
             return
-        evidence = _evidence(cands, self.evidence)
+        ranked = rerank(question, cands)
+        figures = quantity_answers(question, ranked)
+        if figures == [] or (figures is None and asks_quantity(question) and not any(
+                states_quantity(c.text) for c in ranked[:self.evidence])):
+            yield final()  # the figure asked for is stated nowhere
+            return
+        evidence = _evidence((figures or []) + ranked, self.evidence)
         texts = [evidence_text(c) for c in evidence]
         parts: list[str] = []
         first: float | None = None
