@@ -35,6 +35,7 @@ CHUNKS = "citewise_chunks"
 SENTENCES = "citewise_sentences"
 _LOOKUP_BATCH = 500  # ids or hashes per `get`: keeps each filter small
 _SCAN_PAGE = 5000  # items per `get` when reading a whole collection
+_ID_BATCH = 2000  # ids per `get` by id (a primary-key lookup: one call for a question's)
 
 
 def text_hash(text: str) -> str:
@@ -265,7 +266,7 @@ class ChromaVectors:
         missing = list(chunk_ids)
         if sentence_ids:
             wanted = set(chunk_ids)
-            for batch in _batches(sentence_ids):
+            for batch in _batches(sentence_ids, _ID_BATCH):
                 res = self._sentences.get(ids=batch, include=["embeddings", "metadatas"])
                 out += [sv for sv in _sentence_rows(res) if sv.chunk_id in wanted]
             found = {sv.chunk_id for sv in out}
