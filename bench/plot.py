@@ -42,7 +42,7 @@ def plot(data: dict, out: Path) -> Path:
     ax.set_ylabel("latency per question (ms)")
     ax.set_title(f"citewise query latency, {data['machine']['cpus']}-core CPU (shared)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="center left")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
