@@ -25,6 +25,13 @@ def test_rrf_sums_reciprocal_ranks() -> None:
     assert sorted(scores, key=lambda i: -scores[i]) == ["a", "c", "b"]
 
 
+def test_weighted_rrf_scales_each_ranking() -> None:
+    scores = rrf([["a", "b"], ["b", "a"]], rrf_k=5, weights=(1.0, 0.5))
+    assert scores["a"] == pytest.approx(1 / 6 + 0.5 / 7)
+    assert scores["b"] == pytest.approx(1 / 7 + 0.5 / 6)
+    assert scores["a"] > scores["b"]  # the heavier ranking breaks the tie
+
+
 def test_rrf_item_in_both_lists_beats_top_of_one() -> None:
     scores = rrf([["x", "both"], ["y", "both"]])
     assert scores["both"] > scores["x"] and scores["both"] > scores["y"]
