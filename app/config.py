@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     llm_context: int = Field(4096, ge=512, description="Context window of the local model, "
                                                        "in tokens.")
     llm_max_tokens: int = Field(200, ge=16, description="Longest generated answer, in tokens.")
-    llm_evidence: int = Field(6, ge=1, le=20,
+    llm_evidence: int = Field(4, ge=1, le=20,
                               description="Source sentences given to the model as evidence.")
 
     # -- the web UI (`citewise serve`) ---------------------------------------------------------

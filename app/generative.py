@@ -5,7 +5,7 @@
    reranked by the question terms they hold). If the best one is below the abstention
    threshold, or the question asks for a figure (a dose, a rate...) that no candidate on
    its subject states, abstain at once: the model is not asked, so it cannot make one up.
-2. The best `evidence` sentences (default 6) are numbered [1]..[n] in a short prompt
+2. The best `evidence` sentences (default 4) are numbered [1]..[n] in a short prompt
    (`app.prompt`), and the model's reply streams out token by token.
 3. If the reply is the fixed no-answer sentence, the answer is an abstention.
 4. Otherwise each sentence is checked against the evidence it cites (`app.verify`).
@@ -44,7 +44,7 @@ Event = str | Answer  # a streamed piece of the draft, then the final answer
 
 class GenerativeAnswerer:
     def __init__(self, retriever: Retriever, generator: Generator, abstain_threshold: float,
-                 evidence: int = 6, max_tokens: int = 200, max_sentences: int = 4):
+                 evidence: int = 4, max_tokens: int = 200, max_sentences: int = 4):
         self.retriever = retriever
         self.generator = generator
         self.threshold = abstain_threshold

@@ -1,6 +1,6 @@
 """Latency of generative answers: time to first token and total time, p50/p95.
 
-    .venv/bin/python -m bench.generative [--limit N] [--evidence 6] [--threads 2]
+    .venv/bin/python -m bench.generative [--limit N] [--evidence 4] [--threads 2]
 
 Asks the gold questions (`eval/gold/questions.jsonl`, answerable ones first, up to
 `--limit`) one after another in one process with the packaged model (or the model the
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from bench.common import load_now, table, write_json
 
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=30)
     parser.add_argument("--evidence", type=int, default=None,
-                        help="evidence sentences in the prompt (default: the setting, 6)")
+                        help="evidence sentences in the prompt (default: the setting, 4)")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
 
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     service = Citewise(Settings(**overrides))
     t0 = time.perf_counter()
     service.ingest()
-    gold = load_gold("eval/gold/questions.jsonl")
+    gold = load_gold(Path("eval/gold/questions.jsonl"))
     questions = sorted(gold, key=lambda q: not q.answerable)[:args.limit]
     load_s = time.perf_counter()
     service.ask("What is paraneoplastic neuromyopathy?")  # load the model, warm the cache
