@@ -102,8 +102,8 @@ class GenerativeAnswerer:
         checked = check_draft(draft, texts)
         timings["verify_ms"] = (time.perf_counter() - t2) * 1000
         if not any(c.supported for c in checked):
-            fallback = self.extractive.answer(question, k, doc_ids)
-            yield Answer(question, fallback.sentences, fallback.citations, fallback.hits,
+            fallback = self.extractive.answer(asked, k, doc_ids)  # retrieves once more
+            yield Answer(asked, fallback.sentences, fallback.citations, fallback.hits,
                          fallback.abstained, mode="extractive", timings=timings,
                          generator=self.generator.name, note=FALLBACK_NOTE)
             return
