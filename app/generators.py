@@ -98,16 +98,15 @@ def _sse_deltas(lines: Iterator[str]) -> Iterator[str]:
 class LocalLlama:
     """A GGUF model run in-process by llama.cpp (xllamacpp), loaded on first use.
 
-    One server per process; llama.cpp queues concurrent requests (`n_parallel` slots share
-    the context), so the object is safe to share between threads.
+    One server per process with one slot: llama.cpp queues concurrent requests, so the
+    object is safe to share between threads (on 2 cores, parallel slots would only split
+    the same CPU).
     """
 
-    def __init__(self, model_path: Path, context_tokens: int = 4096, threads: int = 2,
-                 parallel: int = 1):
+    def __init__(self, model_path: Path, context_tokens: int = 4096, threads: int = 2):
         self.model_path = model_path
         self.context_tokens = context_tokens
         self.threads = threads
-        self.parallel = parallel
         self.name = model_path.name
         self._server: Any = None
         self._client: OpenAIChat | None = None
@@ -127,8 +126,8 @@ class LocalLlama:
                                       "CITEWISE_LLM_MODEL_PATH.")
                 params = xllamacpp.CommonParams()
                 params.model.path = str(self.model_path)
-                params.n_ctx = self.context_tokens * self.parallel
-                params.n_parallel = self.parallel
+                params.n_ctx = self.context_tokens
+                params.n_parallel = 1
                 params.cpuparams.n_threads = self.threads
                 params.cpuparams_batch.n_threads = self.threads
                 params.verbosity = -1  # llama.cpp logs every request to stderr otherwise

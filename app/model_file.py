@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import shutil
 from pathlib import Path
 
 from ingest.errors import ConfigError
@@ -70,7 +69,3 @@ def default_model_path(cache_dir: Path) -> Path:
                           + ").")
     os.replace(tmp, target)
     return target
-
-
-def remove(cache_dir: Path) -> None:
-    shutil.rmtree(cache_dir, ignore_errors=True)

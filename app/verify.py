@@ -78,20 +78,14 @@ def _merge_marker_only(claims: list[tuple[str, tuple[int, ...]]]
     return merged
 
 
-def _find_support(checker, text: str, evidence: Sequence[str]
-                  ) -> tuple[tuple[int, ...], float] | None:
-    """The number of the evidence sentence that best supports `text` alone, or None."""
-    ok = [(r.score, (n,)) for n, r in ((n, checker.check(text, ev))
-                                       for n, ev in enumerate(evidence, start=1))
-          if r.supported]
-    if not ok:
-        return None
-    score, numbers = max(ok)
-    return numbers, score
-
-
-def _best_score(checker, text: str, evidence: Sequence[str]) -> float:
-    return max((checker.check(text, ev).score for ev in evidence), default=0.0)
+def _best_single(checker, text: str, evidence: Sequence[str]) -> tuple[int, bool, float]:
+    """The evidence sentence that best supports `text` alone: (its number, whether it
+    supports it, its score); supporting sentences rank above the others."""
+    results = [(checker.check(text, ev), n) for n, ev in enumerate(evidence, start=1)]
+    if not results:
+        return 0, False, 0.0
+    best, n = max(results, key=lambda rn: (rn[0].supported, rn[0].score))
+    return n, best.supported, best.score
 
 
 @lru_cache(maxsize=1)
@@ -113,12 +107,10 @@ def check_draft(draft: str, evidence: Sequence[str]) -> list[CheckedSentence]:
             reason = "; ".join(result.reasons) or "not supported by the cited sources"
         else:
             reason = "no citation"
-        found = _find_support(checker, text, evidence)
-        if found is not None:
-            numbers, score = found
-            out.append(CheckedSentence(text, numbers, True, score,
+        n, supported, score = _best_single(checker, text, evidence)
+        if supported:
+            out.append(CheckedSentence(text, (n,), True, score,
                                        "citation corrected" if cited else "citation added"))
         else:
-            out.append(CheckedSentence(text, cited, False, _best_score(checker, text, evidence),
-                                       reason))
+            out.append(CheckedSentence(text, cited, False, score, reason))
     return out
