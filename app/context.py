@@ -23,7 +23,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from app.terms import QuestionTerms
+from index.terms import QuestionTerms
 from ingest.sentences import split_sentences
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@
    don't cover this." The threshold is calibrated on the gold set (`python -m eval.tune`).
 5. Rerank: each candidate gains `LEXICAL_WEIGHT` times the share of the question's terms
    it holds, rarer terms weighing more, abbreviations standing for their long form
-   (`app.terms`): MiniLM alone ranks a general sentence on the topic above the one that
+   (`index.terms`): MiniLM alone ranks a general sentence on the topic above the one that
    holds the rare word the question is about.
 6. Pick the best sentence, then up to `max_sentences - 1` more, each time the one whose
    score plus `COVERAGE_WEIGHT` times the share of question terms it adds to the answer is
@@ -44,10 +44,10 @@ from app.answer import Answer, AnswerSentence, Citation
 from app.answer_types import asked_quantities, asked_words, states
 from app.context import ASKS_LIST, key, matching_list, with_context
 from app.injection import is_instruction
-from app.terms import QuestionTerms, terms
 from index.hybrid import Hit, Retriever
+from index.terms import TERM_WEIGHT, QuestionTerms, terms
 
-LEXICAL_WEIGHT = 0.2  # of the question-term share, added to the retrieval score
+LEXICAL_WEIGHT = TERM_WEIGHT  # of the question-term share, added to the retrieval score
 COVERAGE_WEIGHT = 0.3  # of the share of question terms a sentence adds to the answer
 SUBJECT_MATCH = 0.65  # share of the question's terms a sentence stating a figure holds
 LIST_EXTRA = 2  # sentences kept beside a list
@@ -122,7 +122,7 @@ def select(cands: list[Candidate], threshold: float, max_sentences: int,
 
 def rerank(question: str, cands: list[Candidate]) -> list[Candidate]:
     """`cands` rescored, best first: the retrieval score plus `LEXICAL_WEIGHT` times the
-    weighted share of the question's terms that the sentence holds (`app.terms`)."""
+    weighted share of the question's terms that the sentence holds (`index.terms`)."""
     qterms = QuestionTerms.of(question, [c.text for c in cands])
     out = [replace(c, score=c.score + LEXICAL_WEIGHT * qterms.share(c.text))
            for c in cands]
@@ -173,15 +173,17 @@ def without_instructions(question: str) -> str:
 def quantity_answers(question: str, ranked: list[Candidate]) -> list[Candidate] | None:
     """For a question that asks for quantities (`app.answer_types`): for each kind asked,
     the best sentence that states one and is about the question's subject (it holds
-    `SUBJECT_MATCH` of the question's terms found in the candidates, other than those
-    naming the quantity, all weighing the same: a term common among the candidates, such
-    as the topic itself, matters as much here as a rare one).
+    `SUBJECT_MATCH` of the question's terms, other than those naming the quantity or the
+    sources, all weighing the same: a term common among the candidates, such as the topic
+    itself, matters as much here as a rare one, and a term no candidate holds ("women" in
+    "how common is X among women?") is a part of the subject the sources do not cover).
     None if the question asks for no quantity; [] if some kind asked for is not stated."""
     kinds = asked_quantities(question)
     if not kinds:
         return None
     named = terms(asked_words(question))
-    qterms = QuestionTerms.of(question, [c.text for c in ranked]).without(named).uniform()
+    qterms = QuestionTerms.of(question, [c.text for c in ranked], missing=True)
+    qterms = qterms.without(named).uniform()
     out: list[Candidate] = []
     for kind in kinds:
         found = next((c for c in ranked if states(c.text, kind)

@@ -12,6 +12,7 @@ from app.service import Citewise
 from eval import gate, report, scoring
 from eval.gold import GoldQuestion, load_gold
 from eval.runner import Record, run_baseline, run_citewise
+from ingest.errors import IndexMismatchError
 from ingest.loaders import is_supported
 
 CACHE = Path(".cache")
@@ -63,7 +64,13 @@ def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
     if distractors:
         settings = distractor_corpus(settings, distractors)
     service = Citewise(settings)
-    service.ingest(progress=progress)
+    try:
+        service.ingest(progress=progress)
+    except IndexMismatchError:
+        if not distractors:
+            raise
+        # the distractor index is the eval's own cache: built with older settings, rebuild it
+        service.ingest(progress=progress, rebuild=True)
     mode = service.mode(mode)  # "auto" resolved
     records = run_citewise(service, gold, mode=mode, progress=progress)
 

@@ -4,8 +4,9 @@ A chunk never crosses a heading: each section (the text between two headings) is
 sentence by sentence up to `chunk_tokens` tokens, counting the heading path that is
 embedded with it. Consecutive chunks of a section share up to `overlap_tokens` tokens of
 whole sentences. A sentence longer than the limit on its own is cut at word boundaries.
-Tokens are counted with the embedder's own tokenizer (`count_tokens`), so a chunk never
-exceeds the model's maximum sequence length.
+Tokens are counted with the embedder's own tokenizer (`count_tokens`) on the text as it is
+embedded (heading path first, abbreviations spelled out), so a chunk never exceeds the
+model's maximum sequence length.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ingest.abbreviations import definitions, expand, used_in
 from ingest.sentences import split_sentences
 from ingest.types import Chunk, Sentence, SourceDoc
 
@@ -27,7 +29,7 @@ class ChunkerSettings:
     max_tokens: int = 256  # the embedder's maximum sequence length; a hard cap
 
     def fingerprint(self) -> str:
-        return f"sentence-v1:{self.chunk_tokens}:{self.overlap_tokens}:{self.max_tokens}"
+        return f"sentence-v2:{self.chunk_tokens}:{self.overlap_tokens}:{self.max_tokens}"
 
 
 def chunk_id(doc_id: str, start: int, text: str) -> str:
@@ -39,15 +41,20 @@ def chunk_id(doc_id: str, start: int, text: str) -> str:
 def chunk_document(doc: SourceDoc, count_tokens: TokenCounter,
                    settings: ChunkerSettings = ChunkerSettings()) -> list[Chunk]:
     limit = min(settings.chunk_tokens, settings.max_tokens)
+    glossary = definitions(doc.text)
+
+    def count(text: str) -> int:  # as embedded: abbreviations spelled out
+        return count_tokens(expand(text, glossary) if glossary else text)
+
     chunks: list[Chunk] = []
     for path, start, end in _sections(doc):
         context = " > ".join(path)
         budget = limit - (count_tokens(context) if context else 0)
-        spans = _fit(doc.text, split_sentences(doc.text, start, end), count_tokens, budget)
-        for s, e in _pack(doc.text, spans, count_tokens, budget, settings.overlap_tokens):
+        spans = _fit(doc.text, split_sentences(doc.text, start, end), count, budget)
+        for s, e in _pack(doc.text, spans, count, budget, settings.overlap_tokens):
             text = doc.text[s:e]
             chunks.append(Chunk(chunk_id(doc.doc_id, s, text), doc.doc_id, doc.title,
-                                path, s, e, text))
+                                path, s, e, text, used_in(text, glossary)))
     return chunks
 
 
@@ -117,7 +124,8 @@ def _pack(text: str, spans: list[tuple[int, int]], count: TokenCounter, budget: 
 
 def chunk_sentences(chunks: list[Chunk]) -> list[Sentence]:
     """The sentences of each chunk, except list lead-ins ("... include:"), which say nothing
-    on their own. Sentences are embedded bare: context made list items all look alike."""
+    on their own. Sentences are embedded bare (context made list items all look alike),
+    with the abbreviations of the chunk's glossary spelled out."""
     out: list[Sentence] = []
     for chunk in chunks:
         for i, (s, e) in enumerate(split_sentences(chunk.text)):
@@ -126,5 +134,5 @@ def chunk_sentences(chunks: list[Chunk]) -> list[Sentence]:
                 continue
             bare = text[2:] if text.startswith("• ") else text
             out.append(Sentence(f"{chunk.id}:{i}", chunk.id, chunk.doc_id, chunk.start + s,
-                                chunk.start + e, text, bare))
+                                chunk.start + e, text, expand(bare, chunk.glossary)))
     return out

@@ -8,8 +8,8 @@ Tables:
   model and chunker fingerprint it was embedded with (always the index's own: mixing is
   refused, but each row says so on its own).
 - `chunks`: every chunk of every document (its id, so the document's chunk ids), with its
-  exact span in the cleaned text. This is the record that citations resolve against and the
-  lexical index is rebuilt from.
+  exact span in the cleaned text and the glossary of abbreviations it uses. This is the
+  record that citations resolve against and the lexical index is rebuilt from.
 
 Writes for one document happen in one transaction, so a crash leaves either the old or the
 new state of that document. The manifest is the truth: the vector store may hold more
@@ -39,10 +39,13 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES docs(doc_id) ON DELETE CASCADE,
     seq INTEGER NOT NULL, title TEXT NOT NULL, heading_path TEXT NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+    glossary TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, seq);
 """
+
+_CHUNK_COLUMNS = 'SELECT id, doc_id, title, heading_path, start, "end", text, glossary'
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ class Manifest:
             if column not in columns:
                 self._db.execute(
                     f"ALTER TABLE docs ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
+        if "glossary" not in columns:  # manifests from before abbreviation expansion
+            self._db.execute("ALTER TABLE chunks ADD COLUMN glossary TEXT NOT NULL "
+                             "DEFAULT '[]'")
 
     @staticmethod
     def exists(index_dir: Path) -> bool:
@@ -139,9 +146,10 @@ class Manifest:
                  self.get_meta("chunker") or ""),
             )
             self._db.executemany(
-                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(c.id, c.doc_id, i, c.title, json.dumps(c.heading_path), c.start, c.end, c.text)
-                 for i, c in enumerate(chunks)],
+                "INSERT OR REPLACE INTO chunks (id, doc_id, seq, title, heading_path, start, "
+                '"end", text, glossary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                [(c.id, c.doc_id, i, c.title, json.dumps(c.heading_path), c.start, c.end, c.text,
+                  json.dumps(c.glossary)) for i, c in enumerate(chunks)],
             )
 
     def remove_doc(self, doc_id: str) -> None:
@@ -160,16 +168,14 @@ class Manifest:
             batch = ids[i:i + 500]
             marks = ",".join("?" * len(batch))
             for row in self._db.execute(
-                f'SELECT id, doc_id, title, heading_path, start, "end", text FROM chunks '
-                f"WHERE id IN ({marks})", batch,
+                f"{_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", batch,
             ):
                 out[row[0]] = _chunk(row)
         return out
 
     def all_chunks(self) -> Iterator[Chunk]:
         for row in self._db.execute(
-            'SELECT id, doc_id, title, heading_path, start, "end", text FROM chunks '
-            "ORDER BY doc_id, seq"
+            f"{_CHUNK_COLUMNS} FROM chunks ORDER BY doc_id, seq"
         ):
             yield _chunk(row)
 
@@ -196,4 +202,5 @@ class _Tx:
 
 def _chunk(row: tuple) -> Chunk:
     return Chunk(id=row[0], doc_id=row[1], title=row[2], heading_path=tuple(json.loads(row[3])),
-                 start=row[4], end=row[5], text=row[6])
+                 start=row[4], end=row[5], text=row[6],
+                 glossary=tuple((short, long) for short, long in json.loads(row[7])))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ingest.abbreviations import Glossary, expand
+
 
 @dataclass(frozen=True)
 class Heading:
@@ -34,7 +36,11 @@ class SourceDoc:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A passage of a cleaned document: `doc_text[start:end] == text` always holds."""
+    """A passage of a cleaned document: `doc_text[start:end] == text` always holds.
+
+    `glossary` holds the abbreviations its document defines that the passage uses without
+    their long form (`ingest.abbreviations`).
+    """
 
     id: str
     doc_id: str
@@ -43,11 +49,14 @@ class Chunk:
     start: int
     end: int
     text: str
+    glossary: Glossary = ()
 
     def embed_text(self) -> str:
-        """The text the embedder sees: the heading path for context, then the passage."""
+        """The text the embedder and BM25 see: the heading path for context, then the
+        passage with its abbreviations spelled out."""
         context = " > ".join(self.heading_path)
-        return f"{context}\n{self.text}" if context else self.text
+        text = expand(self.text, self.glossary)
+        return f"{context}\n{text}" if context else text
 
 
 @dataclass(frozen=True)

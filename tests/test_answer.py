@@ -228,7 +228,7 @@ def test_answerer_refuses_a_figure_of_the_wrong_kind_and_keeps_the_question() ->
 
 
 def test_abbreviations_stand_for_their_long_form() -> None:
-    from app.terms import QuestionTerms, abbreviations
+    from index.terms import QuestionTerms, abbreviations
 
     texts = ["Lambert-Eaton myasthenic syndrome (LEMS) is rare.",
              "LEMS is characterized by antibodies against voltage-gated calcium channels "
@@ -257,6 +257,20 @@ def test_a_figure_must_be_about_the_topic_even_when_the_topic_is_everywhere() ->
     # sodium sentence would hold most of the question; it is not about vitamin D at all
     assert quantity_answers("What is the recommended daily intake of vitamin D for adults?",
                             cands) == []
+
+
+def test_a_figure_must_cover_subject_words_that_no_source_holds() -> None:
+    from app.extractive import quantity_answers
+
+    cands = [cand("Rarely, patients with cancer show a myasthenic syndrome.", 0.6),
+             cand("Stiffman syndrome is rarely seen with cancer.", 0.5, 100)]
+    # "women" and "breast" are in no candidate: the sources do not cover that subject
+    assert quantity_answers("How common is Stiffman syndrome among women with breast "
+                            "cancer?", cands) == []
+    # words that point at the sources are not part of the subject
+    found = quantity_answers("How common is Stiffman syndrome in cancer, according to the "
+                             "two articles?", cands)
+    assert found
 
 
 def test_a_question_about_both_sources_hears_from_both() -> None:

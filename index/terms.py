@@ -3,8 +3,8 @@ weighted by how rare each is among the candidates ("thymoma" in one sentence of 
 weighs more than "neuropathy" in most of them). Words as the lexical index sees them
 (`index.lexical.tokenize`: lower-cased, stop words dropped, lightly stemmed).
 
-Abbreviations defined in the candidates ("Lambert-Eaton myasthenic syndrome (LEMS)": the
-initials of the words before the brackets spell it) stand for their long form, in the
+Abbreviations defined in the candidates ("Lambert-Eaton myasthenic syndrome (LEMS)", found
+as at ingest by `ingest.abbreviations`) stand for their long form, in the
 question and in the sentences alike, so that "LEMS is characterized by ..." holds the terms
 of a question that spells the name out, and the other way round.
 """
@@ -12,29 +12,24 @@ of a question that spells the name out, and the other way round.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from index.lexical import tokenize
+from ingest.abbreviations import definitions
 
-_DEFINED = re.compile(r"((?:[A-Za-z][\w'’-]*\s+){1,10})\(([A-Z][A-Za-z]{1,9})\)")
+TERM_WEIGHT = 0.2  # of a sentence's question-term share, added to its score when ranking
 
 
 def abbreviations(texts: Iterable[str]) -> dict[str, frozenset[str]]:
-    """Abbreviation (as a term) -> the terms of its long form, from definitions in `texts`."""
+    """Abbreviation (as a term) -> the terms of its long form, from definitions in `texts`
+    (`ingest.abbreviations.definitions`)."""
     out: dict[str, frozenset[str]] = {}
     for text in texts:
-        for m in _DEFINED.finditer(text):
-            short = m.group(2)
-            letters = (short[:-1] if short.endswith("s") and short[:-1].isupper()
-                       else short).lower()
-            words = re.findall(r"[A-Za-z]+", m.group(1))[-len(letters):]
-            if len(words) == len(letters) and \
-                    "".join(w[0] for w in words).lower() == letters:
-                key = tokenize(short)
-                if key:
-                    out[key[0]] = frozenset(tokenize(" ".join(words)))
+        for short, long in definitions(text):
+            key = tokenize(short)
+            if key:
+                out.setdefault(key[0], frozenset(tokenize(long)))
     return out
 
 
@@ -45,6 +40,10 @@ def terms(text: str, abbrev: dict[str, frozenset[str]] | None = None) -> set[str
     return found
 
 
+_SOURCE_WORDS = frozenset(tokenize("according to both two articles sources documents papers "
+                                   "texts study studies reports cited"))
+
+
 @dataclass(frozen=True)
 class QuestionTerms:
     """The question's terms found in some candidate, each weighted log(1 + n / df)."""
@@ -53,14 +52,16 @@ class QuestionTerms:
     abbrev: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, question: str, texts: Sequence[str]) -> QuestionTerms:
+    def of(cls, question: str, texts: Sequence[str], missing: bool = False) -> QuestionTerms:
+        """`missing`: keep the question's terms that no candidate holds too (as if one did),
+        other than words that point at the sources ("according to the two articles")."""
         abbrev = abbreviations(texts)
         found = [terms(t, abbrev) for t in texts]
         weights = {}
         for term in terms(question, abbrev):
             df = sum(term in f for f in found)
-            if df:
-                weights[term] = math.log(1 + len(texts) / df)
+            if df or (missing and term not in _SOURCE_WORDS):
+                weights[term] = math.log(1 + len(texts) / max(df, 1))
         return cls(weights, abbrev)
 
     def terms(self, text: str) -> set[str]:
