@@ -46,38 +46,46 @@ _SOURCE_WORDS = frozenset(tokenize("according to both two articles sources docum
 
 @dataclass(frozen=True)
 class QuestionTerms:
-    """The question's terms found in some candidate, each weighted log(1 + n / df)."""
+    """The question's terms found in some candidate, each weighted log(1 + n / df).
+    `known`: the terms of each candidate text, worked out once in `of`."""
 
     weights: dict[str, float]
     abbrev: dict[str, frozenset[str]] = field(default_factory=dict)
+    known: dict[str, set[str]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, question: str, texts: Sequence[str], missing: bool = False) -> QuestionTerms:
         """`missing`: keep the question's terms that no candidate holds too (as if one did),
         other than words that point at the sources ("according to the two articles")."""
         abbrev = abbreviations(texts)
-        found = [terms(t, abbrev) for t in texts]
+        known = {t: terms(t, abbrev) for t in texts}
+        found = [known[t] for t in texts]
         weights = {}
         for term in terms(question, abbrev):
             df = sum(term in f for f in found)
             if df or (missing and term not in _SOURCE_WORDS):
                 weights[term] = math.log(1 + len(texts) / max(df, 1))
-        return cls(weights, abbrev)
+        return cls(weights, abbrev, known)
 
     def terms(self, text: str) -> set[str]:
-        return terms(text, self.abbrev)
+        held = self.known.get(text)
+        return set(held) if held is not None else terms(text, self.abbrev)
 
     def share(self, text: str, exclude: set[str] | None = None) -> float:
         """The weighted share of the question's terms that `text` holds; `exclude`: terms
         already had, which count for nothing here."""
         total = sum(self.weights.values())
-        held = self.terms(text) - (exclude or set())
+        held = self.known.get(text)
+        if held is None:
+            held = terms(text, self.abbrev)
+        if exclude:
+            held = held - exclude
         return sum(w for t, w in self.weights.items() if t in held) / total if total else 0.0
 
     def uniform(self) -> QuestionTerms:
         """The same terms, all weighing 1."""
-        return QuestionTerms(dict.fromkeys(self.weights, 1.0), self.abbrev)
+        return QuestionTerms(dict.fromkeys(self.weights, 1.0), self.abbrev, self.known)
 
     def without(self, drop: set[str]) -> QuestionTerms:
         return QuestionTerms({t: w for t, w in self.weights.items() if t not in drop},
-                             self.abbrev)
+                             self.abbrev, self.known)
