@@ -99,7 +99,7 @@ class GenerativeAnswerer:
         if is_refusal(draft):
             yield final()
             return
-        checked = check_draft(draft, texts)
+        checked = check_draft(draft, texts, [c.hit.chunk.text for c in evidence])
         timings["verify_ms"] = (time.perf_counter() - t2) * 1000
         if not any(c.supported for c in checked):
             fallback = self.extractive.answer(asked, k, doc_ids)  # retrieves once more

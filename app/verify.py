@@ -7,7 +7,11 @@ overlap weighted towards medical terms, plus hard checks that every number appea
 cited text and that no negation is added or lost). The same checker scores faithfulness in
 `citewise eval`, and its own accuracy on labelled pairs is in every eval report.
 
-- Supported: kept, with the citations that support it.
+- Supported: kept, with the citations that support it; a citation that neither supports it
+  alone nor is needed beside the others is dropped (citation precision as ALCE defines it).
+- "Supported" holds for the cited evidence sentences and for the passages they sit in (the
+  passage is what a citation shows and what the eval scores): the checker looks at the
+  passage's best-matching sentence, which can be another one than the cited sentence.
 - Cited sources fail (or none is cited), but one evidence sentence alone supports it: kept,
   cited to that one instead (the model cited the wrong number, or none). Two sentences
   together do not count: the eval checks each citation's passage as it is in the source,
@@ -20,7 +24,7 @@ cited text and that no negation is added or lost). The same checker scores faith
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -78,16 +82,6 @@ def _merge_marker_only(claims: list[tuple[str, tuple[int, ...]]]
     return merged
 
 
-def _best_single(checker, text: str, evidence: Sequence[str]) -> tuple[int, bool, float]:
-    """The evidence sentence that best supports `text` alone: (its number, whether it
-    supports it, its score); supporting sentences rank above the others."""
-    results = [(checker.check(text, ev), n) for n, ev in enumerate(evidence, start=1)]
-    if not results:
-        return 0, False, 0.0
-    best, n = max(results, key=lambda rn: (rn[0].supported, rn[0].score))
-    return n, best.supported, best.score
-
-
 @lru_cache(maxsize=1)
 def _checker():
     from eval.support import SupportChecker
@@ -95,22 +89,53 @@ def _checker():
     return SupportChecker()
 
 
-def check_draft(draft: str, evidence: Sequence[str]) -> list[CheckedSentence]:
+def check_draft(draft: str, evidence: Sequence[str],
+                passages: Sequence[str] | None = None) -> list[CheckedSentence]:
+    """Check each sentence of `draft` against the `evidence` sentences it cites and, when
+    given, against their `passages` (the chunk each one sits in, which its citation shows
+    and the eval scores against); see the module docstring."""
     checker = _checker()
+
+    def check(text: str, cited: Sequence[int]) -> tuple[bool, float, list[str]]:
+        result = checker.check(text, "\n\n".join(evidence[n - 1] for n in cited))
+        if result.supported and passages is not None:
+            around = checker.check(text, "\n\n".join(passages[n - 1] for n in cited))
+            if not around.supported:
+                return False, result.score, list(around.reasons) or [
+                    "not supported by the cited passage as a whole"]
+        return result.supported, result.score, list(result.reasons)
+
     out = []
     for text, cited in split_claims(draft, len(evidence)):
         if cited:
-            result = checker.check(text, "\n\n".join(evidence[n - 1] for n in cited))
-            if result.supported:
-                out.append(CheckedSentence(text, cited, True, result.score))
+            supported, score, reasons = check(text, cited)
+            if supported:
+                out.append(CheckedSentence(text, _needed(check, text, cited), True, score))
                 continue
-            reason = "; ".join(result.reasons) or "not supported by the cited sources"
+            reason = "; ".join(reasons) or "not supported by the cited sources"
         else:
             reason = "no citation"
-        n, supported, score = _best_single(checker, text, evidence)
-        if supported:
-            out.append(CheckedSentence(text, (n,), True, score,
+        singles = [(check(text, (n,)), n) for n in range(1, len(evidence) + 1)]
+        best = max(singles, key=lambda rn: (rn[0][0], rn[0][1]), default=None)
+        if best is not None and best[0][0]:
+            out.append(CheckedSentence(text, (best[1],), True, best[0][1],
                                        "citation corrected" if cited else "citation added"))
         else:
+            score = best[0][1] if best is not None else 0.0
             out.append(CheckedSentence(text, cited, False, score, reason))
     return out
+
+
+Check = Callable[[str, Sequence[int]], tuple[bool, float, list[str]]]
+
+
+def _needed(check: Check, text: str, cited: tuple[int, ...]) -> tuple[int, ...]:
+    """`cited` less the citations the sentence does not need: those that do not support it
+    alone and without which the others still do (citation precision as ALCE defines it)."""
+    kept = list(cited)
+    for n in cited:
+        if len(kept) > 1 and not check(text, (n,))[0]:
+            rest = [m for m in kept if m != n]
+            if check(text, rest)[0]:
+                kept = rest
+    return tuple(kept)

@@ -149,6 +149,27 @@ def test_a_wrong_or_missing_citation_is_corrected_to_the_supporting_source() -> 
     assert checked[0].reason == "citation corrected" and checked[1].reason == "citation added"
 
 
+def test_a_citation_the_sentence_does_not_need_is_dropped() -> None:
+    (checked,) = check_draft("LEMS is characterized by antibodies against voltage-gated "
+                             "calcium channels [1][3].", EVIDENCE)
+    assert (checked.supported, checked.cited) == (True, (1,))
+
+
+def test_a_sentence_must_hold_for_the_whole_passage_its_citation_shows() -> None:
+    # The cited sentence alone matches; the passage it sits in has a closer sentence that
+    # says something else ("naturopathy"), so the claim mixes two sentences.
+    cited = ("If cancer affects the nervous system associated with muscles or the "
+             "neuromuscular junction, the condition is termed as paraneoplastic "
+             "neuromyopathy.")
+    passage = ("Paraneoplastic naturopathy is the condition characterized by the poor nervous "
+               "system due to cancer. " + cited)
+    draft = ("Paraneoplastic neuromyopathy is a condition characterized by the poor nervous "
+             "system due to cancer [1].")
+    assert check_draft(draft, [cited])[0].supported
+    (checked,) = check_draft(draft, [cited], [passage])
+    assert checked.supported is False and checked.reason
+
+
 def test_refusals_are_recognised() -> None:
     assert is_refusal(ABSTAIN_TEXT)
     assert is_refusal("The sources do not cover this question.")
