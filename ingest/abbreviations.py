@@ -21,6 +21,7 @@ from collections.abc import Iterator
 Glossary = tuple[tuple[str, str], ...]  # (short form, long form), in order of definition
 
 MAX_SHORT = 10  # characters
+WINDOW = 300  # characters before the parenthesis that the long form is looked for in
 _DEFINITION = re.compile(rf"\(([A-Za-z0-9][\w\-]{{1,{MAX_SHORT - 1}}})\)")
 _CLAUSE_END = re.compile(r"[.;:!?()\[\]\n]")
 
@@ -60,7 +61,11 @@ def definitions(text: str) -> Glossary:
         short = match.group(1)
         if not any(ch.isupper() for ch in short) or short in found:
             continue
-        long = _long_form(short, text[:match.start()])
+        begin = max(0, match.start() - WINDOW)
+        before = text[begin:match.start()]
+        if begin:  # the window may start inside a word
+            before = before[before.find(" ") + 1:]
+        long = _long_form(short, before)
         if long is None:
             continue
         found[short] = long

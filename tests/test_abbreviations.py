@@ -25,6 +25,11 @@ def test_definitions_follow_the_letters_of_the_long_form() -> None:
     }
 
 
+def test_only_the_text_just_before_the_brackets_is_read() -> None:
+    long_text = "Some words (SW) here. " * 2000 + "Lambert-Eaton myasthenic syndrome (LEMS)"
+    assert dict(definitions(long_text))["LEMS"] == "Lambert-Eaton myasthenic syndrome"
+
+
 def test_brackets_that_define_nothing_are_ignored() -> None:
     text = ("In one series (n=12) the effect was small (p<0.05) and was seen in some "
             "patients (SOME) and (see above) in the brain scan (XYZ).")
