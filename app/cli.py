@@ -75,7 +75,8 @@ def cli(ctx: click.Context) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--rebuild", is_flag=True,
-              help="Delete the index and build it again (after changing model or chunking).")
+              help="Delete the index and build it again (needed after changing the "
+                   "embedding model; new chunk settings need only a plain ingest).")
 @click.option("--watch", is_flag=True,
               help="Keep running: sync again whenever the sources folder changes (Ctrl-C "
                    "stops). With --json, one summary line per sync.")

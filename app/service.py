@@ -88,7 +88,8 @@ class Citewise:
         if rebuild:
             self._close_index()  # its files and collections are about to go
             Index.wipe(settings.index_dir, settings.chroma_url)
-        index = Index(settings.index_dir, self.embedder, self._chunker(), settings.chroma_url)
+        index = Index(settings.index_dir, self.embedder, self._chunker(), settings.chroma_url,
+                      rechunk=True)
         try:
             summary = sync(index, settings.sources_dir, paths, progress=progress,
                            max_doc_chars=int(settings.max_doc_mb * 1_000_000))

@@ -26,13 +26,15 @@ from ingest.manifest import Manifest
 
 class Index:
     def __init__(self, index_dir: Path, embedder: Embedder, chunker: ChunkerSettings,
-                 chroma_url: str | None = None):
+                 chroma_url: str | None = None, rechunk: bool = False):
+        """`rechunk`: for an ingest, take up other chunker settings than the index's (the
+        sync then re-chunks); a reader refuses them."""
         self.dir = index_dir
         self.embedder = embedder
         self.chunker = chunker
         self.manifest = Manifest(index_dir)
         try:
-            self.manifest.check_settings(embedder.name, chunker.fingerprint())
+            self.manifest.check_settings(embedder.name, chunker.fingerprint(), rechunk)
             self.vectors = ChromaVectors(index_dir / "chroma", embedder.name, embedder.dim,
                                          url=chroma_url)
         except BaseException:

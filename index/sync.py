@@ -1,6 +1,7 @@
 """Sync the index to the source files: add new documents, update changed ones, remove gone ones.
 
-A document is re-chunked only when its cleaned text changed; unchanged documents cost no
+A document is re-chunked only when its cleaned text changed or it was chunked with other
+chunker settings than the index's (`Manifest.check_settings`); unchanged documents cost no
 embedding. A chunk or sentence is embedded only when no vector of the same text is stored
 yet: a renamed or moved file, a second copy of a file, or a passage that only moved within
 its document get their vectors copied (`chunks_reused`), not embedded again.
@@ -125,13 +126,16 @@ def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
     interrupted = manifest.get_meta(SYNC_STATE) != "done"
     manifest.set_meta(SYNC_STATE, "running")
 
-    # Which documents need (re)chunking: new, changed, or with vectors missing.
+    # Which documents need (re)chunking: new, changed, made with other chunker settings, or
+    # with vectors missing.
     stored_ids = index.vectors.chunk_ids()
+    fingerprint = index.chunker.fingerprint()
     todo: list[tuple[SourceDoc, str, list[Chunk]]] = []
     for doc, clean_hash in docs:
         record = known.get(doc.doc_id)
         complete = record is not None and set(manifest.chunk_ids(doc.doc_id)) <= stored_ids
-        if record is not None and record.clean_hash == clean_hash and complete:
+        if (record is not None and record.clean_hash == clean_hash and complete
+                and record.chunker == fingerprint):
             summary.unchanged.append(doc.doc_id)
             continue
         todo.append((doc, clean_hash, chunk_document(doc, index.embedder.count_tokens,

@@ -2,7 +2,8 @@
 
 Tables:
 - `meta`: key/value pairs, among them the embedding model and chunker fingerprint the index
-  was built with (a mismatch is refused, see `check_settings`).
+  was built with (another model is refused; other chunker settings are taken up by the
+  next ingest, which re-chunks, see `check_settings`).
 - `docs`: one row per ingested document: id (path relative to the sources folder), path,
   raw content hash, cleaned-text hash, title, cleaned text, ingest time, and the embedding
   model and chunker fingerprint it was embedded with (always the index's own: mixing is
@@ -98,8 +99,11 @@ class Manifest:
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
-    def check_settings(self, embedding_model: str, chunker: str) -> None:
-        """Record the settings on first use; refuse to mix them with different ones later."""
+    def check_settings(self, embedding_model: str, chunker: str, rechunk: bool = False) -> None:
+        """Record the settings on first use. Another embedding model is refused (its vectors
+        cannot be mixed with these). Other chunker settings are refused too, unless
+        `rechunk` (an ingest): then they become the index's, and every document made with
+        the old ones counts as changed (`DocRecord.chunker`), so the sync re-chunks it."""
         for key, wanted, what in (("embedding_model", embedding_model, "embedding model"),
                                   ("chunker", chunker, "chunker settings")):
             have = self.get_meta(key)
@@ -109,6 +113,13 @@ class Manifest:
                 # Rows from before per-document settings; a reader never writes.
                 if self._db.execute(f"SELECT 1 FROM docs WHERE {key} = '' LIMIT 1").fetchone():
                     self._db.execute(f"UPDATE docs SET {key} = ? WHERE {key} = ''", (wanted,))
+            elif key == "chunker" and rechunk:
+                self.set_meta(key, wanted)
+            elif key == "chunker":
+                raise IndexMismatchError(
+                    f"The index in {self.path.parent} was made with chunker settings "
+                    f"{have!r}, not {wanted!r}: run `citewise ingest` to re-chunk it (the "
+                    f"vectors of passages whose text is unchanged are reused).")
             else:
                 raise IndexMismatchError(
                     f"The index in {self.path.parent} was built with {what} {have!r}, not "

@@ -141,6 +141,22 @@ def test_other_embedding_model_is_refused_then_rebuilt(settings: Settings,
     assert len(summary.added) == 2
 
 
+def test_other_chunk_settings_are_taken_up_by_the_next_ingest(
+        settings: Settings, service: Citewise, embedder: HashingEmbedder) -> None:
+    service.ingest()
+    other = Citewise(settings.model_copy(update={"chunk_tokens": 96}), embedder)
+    with pytest.raises(IndexMismatchError, match="run `citewise ingest` to re-chunk"):
+        other.ask("What causes paraneoplastic muscle weakness?")
+    summary = other.ingest()
+    assert sorted(summary.updated) == ["000_ca9eb5d6de5c83e8.txt", "004_5e456227b6f932b4.txt"]
+    assert summary.chunks_embedded > 0
+    records = other.index.manifest.docs().values()
+    assert {r.chunker for r in records} == {other._chunker().fingerprint()}
+    assert other.ask("What causes paraneoplastic muscle weakness?").citations
+    again = other.ingest()
+    assert (len(again.unchanged), again.chunks_embedded) == (2, 0)
+
+
 def test_other_dimension_is_refused_by_the_vector_store(settings: Settings,
                                                         service: Citewise) -> None:
     service.ingest()
