@@ -69,7 +69,7 @@ def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
     except IndexMismatchError:
         if not distractors:
             raise
-        # the distractor index is the eval's own cache: built with older settings, rebuild it
+        # the distractor index is the eval's own cache: made with another model, rebuild it
         service.ingest(progress=progress, rebuild=True)
     mode = service.mode(mode)  # "auto" resolved
     records = run_citewise(service, gold, mode=mode, progress=progress)
