@@ -89,6 +89,13 @@ def _checker():
     return SupportChecker()
 
 
+@dataclass(frozen=True)
+class _Verdict:
+    supported: bool
+    score: float
+    reasons: tuple[str, ...] = ()
+
+
 def check_draft(draft: str, evidence: Sequence[str],
                 passages: Sequence[str] | None = None) -> list[CheckedSentence]:
     """Check each sentence of `draft` against the `evidence` sentences it cites and, when
@@ -96,46 +103,46 @@ def check_draft(draft: str, evidence: Sequence[str],
     and the eval scores against); see the module docstring."""
     checker = _checker()
 
-    def check(text: str, cited: Sequence[int]) -> tuple[bool, float, list[str]]:
+    def check(text: str, cited: Sequence[int]) -> _Verdict:
         result = checker.check(text, "\n\n".join(evidence[n - 1] for n in cited))
         if result.supported and passages is not None:
             around = checker.check(text, "\n\n".join(passages[n - 1] for n in cited))
             if not around.supported:
-                return False, result.score, list(around.reasons) or [
-                    "not supported by the cited passage as a whole"]
-        return result.supported, result.score, list(result.reasons)
+                return _Verdict(False, result.score, tuple(around.reasons) or (
+                    "not supported by the cited passage as a whole",))
+        return _Verdict(result.supported, result.score, tuple(result.reasons))
 
     out = []
     for text, cited in split_claims(draft, len(evidence)):
         if cited:
-            supported, score, reasons = check(text, cited)
-            if supported:
-                out.append(CheckedSentence(text, _needed(check, text, cited), True, score))
+            verdict = check(text, cited)
+            if verdict.supported:
+                out.append(CheckedSentence(text, _needed(check, text, cited), True,
+                                           verdict.score))
                 continue
-            reason = "; ".join(reasons) or "not supported by the cited sources"
+            reason = "; ".join(verdict.reasons) or "not supported by the cited sources"
         else:
             reason = "no citation"
-        singles = [(check(text, (n,)), n) for n in range(1, len(evidence) + 1)]
-        best = max(singles, key=lambda rn: (rn[0][0], rn[0][1]), default=None)
-        if best is not None and best[0][0]:
-            out.append(CheckedSentence(text, (best[1],), True, best[0][1],
+        # the one evidence sentence that best supports it alone, supporting ones first
+        alone = {n: check(text, (n,)) for n in range(1, len(evidence) + 1)}
+        best = max(alone, key=lambda n: (alone[n].supported, alone[n].score), default=None)
+        if best is not None and alone[best].supported:
+            out.append(CheckedSentence(text, (best,), True, alone[best].score,
                                        "citation corrected" if cited else "citation added"))
         else:
-            score = best[0][1] if best is not None else 0.0
+            score = alone[best].score if best is not None else 0.0
             out.append(CheckedSentence(text, cited, False, score, reason))
     return out
 
 
-Check = Callable[[str, Sequence[int]], tuple[bool, float, list[str]]]
-
-
-def _needed(check: Check, text: str, cited: tuple[int, ...]) -> tuple[int, ...]:
+def _needed(check: Callable[[str, Sequence[int]], _Verdict], text: str,
+            cited: tuple[int, ...]) -> tuple[int, ...]:
     """`cited` less the citations the sentence does not need: those that do not support it
     alone and without which the others still do (citation precision as ALCE defines it)."""
     kept = list(cited)
     for n in cited:
-        if len(kept) > 1 and not check(text, (n,))[0]:
+        if len(kept) > 1 and not check(text, (n,)).supported:
             rest = [m for m in kept if m != n]
-            if check(text, rest)[0]:
+            if check(text, rest).supported:
                 kept = rest
     return tuple(kept)
