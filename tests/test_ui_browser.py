@@ -149,9 +149,8 @@ def test_cited_answer_click_shows_highlighted_passage(page: Page) -> None:
     marker = answer.locator(".cw-cite").first
     assert marker.inner_text().startswith("[1]")
 
-    marker.hover()  # hover: the passage in a popover, its sentence highlighted
     pop = marker.locator(".cw-pop")
-    pop.wait_for(state="visible")
+    hover_until_shown(marker, pop)  # hover: the passage in a popover, sentence highlighted
     assert pop.locator("mark.cw-quote").inner_text().startswith(GOLD_QUOTE)
 
     marker.click()  # click: the source card, targeted and scrolled into view
@@ -168,6 +167,23 @@ def test_cited_answer_click_shows_highlighted_passage(page: Page) -> None:
     tab.mouse.move(5, 5)
     pop.wait_for(state="hidden")
     assert screenshot(page, "cited-answer.png").stat().st_size > 10_000
+
+
+def hover_until_shown(target, shown, tries: int = 10) -> None:
+    """Hover `target` until `shown` is visible, trying a few times before failing. One CI
+    run under load saw the popover stay hidden after a single hover (most likely the chat
+    re-rendered just after the answer was final: a replaced element under a mouse that
+    does not move is not hovered), while it showed in every other run."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(tries):
+        target.hover()
+        try:
+            shown.wait_for(state="visible", timeout=2_000)
+            return
+        except PlaywrightTimeout:
+            target.page.mouse.move(1, 1)
+    shown.wait_for(state="visible")  # fails with Playwright's account of what it saw
 
 
 def in_viewport(p: Page, selector: str) -> bool:
