@@ -226,10 +226,14 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
         self.margin = margin
 
-    def answer(self, question: str, k: int, doc_ids: list[str] | None = None) -> Answer:
+    def answer(self, question: str, k: int, doc_ids: list[str] | None = None,
+               hits: list[Hit] | None = None) -> Answer:
+        """`hits`: the retrieval for this question, when the caller has it already (the
+        generative answerer falling back)."""
         t0 = time.perf_counter()
         asked, question = question, without_instructions(question)
-        hits = self.retriever.search(question, k, doc_ids)
+        if hits is None:
+            hits = self.retriever.search(question, k, doc_ids)
         t1 = time.perf_counter()
         cands = candidates(hits)
         chosen: list[Candidate] = []

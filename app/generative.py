@@ -102,7 +102,7 @@ class GenerativeAnswerer:
         checked = check_draft(draft, texts, [c.hit.chunk.text for c in evidence])
         timings["verify_ms"] = (time.perf_counter() - t2) * 1000
         if not any(c.supported for c in checked):
-            fallback = self.extractive.answer(asked, k, doc_ids)  # retrieves once more
+            fallback = self.extractive.answer(asked, k, doc_ids, hits)
             yield Answer(asked, fallback.sentences, fallback.citations, fallback.hits,
                          fallback.abstained, mode="extractive", timings=timings,
                          generator=self.generator.name, note=FALLBACK_NOTE)

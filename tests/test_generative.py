@@ -217,10 +217,18 @@ def test_invented_sentences_are_removed_and_shown_as_removed(settings, embedder)
     assert all(isinstance(s["score"], float) for s in data["sentences"])
 
 
-def test_nothing_supported_falls_back_to_the_extractive_answer(settings, embedder) -> None:
+def test_nothing_supported_falls_back_to_the_extractive_answer(settings, embedder,
+                                                               monkeypatch) -> None:
+    from index.hybrid import HybridRetriever
+
     service, _ = generative(settings, embedder,
                             lambda m: "Drinking two litres of orange juice cures it [1].")
+    searches = []
+    search = HybridRetriever.search
+    monkeypatch.setattr(HybridRetriever, "search",
+                        lambda self, *args: searches.append(args) or search(self, *args))
     answer = service.ask(QUESTION)
+    assert len(searches) == 1  # the fallback answers from the same retrieval
     assert answer.note == FALLBACK_NOTE and answer.mode == "extractive"
     assert not answer.abstained and "orange" not in answer.text
     assert all(s.supported is None for s in answer.sentences)  # verbatim source sentences
