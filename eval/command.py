@@ -55,7 +55,12 @@ def subset(gold: list[GoldQuestion], per_kind: int) -> list[GoldQuestion]:
 def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
              distractors: int = 0, with_baseline: bool = False, out: Path | None = None,
              progress: bool = False, per_kind: int | None = None) -> EvalResult:
-    from eval.support import SupportChecker, balanced_accuracy, build_labelled_pairs
+    from eval.support import (
+        SupportChecker,
+        balanced_accuracy,
+        build_labelled_pairs,
+        load_labelled_pairs,
+    )
 
     gold = load_gold(gold_path)
     if per_kind:
@@ -84,8 +89,11 @@ def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
         metrics["config"] = {"generator": service.generator.name if service.generator else ""}
     texts = [p.read_text(errors="replace") for p in sorted(original_sources.rglob("*.txt"))]
     pairs = build_labelled_pairs(texts, seed=0)
-    metrics["support_checker"] = {"balanced_accuracy": round(balanced_accuracy(checker, pairs), 4),
-                                  "pairs": len(pairs)}
+    generated = load_labelled_pairs()
+    metrics["support_checker"] = {
+        "balanced_accuracy": round(balanced_accuracy(checker, pairs), 4), "pairs": len(pairs),
+        "generated_balanced_accuracy": round(balanced_accuracy(checker, generated), 4),
+        "generated_pairs": len(generated)}
     metrics["config"] = {
         **metrics.get("config", {}), "gold": str(gold_path), "mode": mode,
         "per_kind": per_kind, "distractors": distractors,

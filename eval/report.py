@@ -106,7 +106,12 @@ def _markdown(metrics: dict[str, Any], records: list[Record], failures: list[str
               f"Balanced accuracy {checker['balanced_accuracy']:.3f} on {checker['pairs']} "
               "labelled (sentence, passage) pairs built from the sources: verbatim sentences "
               "against perturbed ones (swapped number, negation, swapped entity, unrelated "
-              "sentence)."]
+              "sentence).",
+              "",
+              f"Balanced accuracy {checker['generated_balanced_accuracy']:.3f} on "
+              f"{checker['generated_pairs']} answer sentences of the packaged model against the "
+              "evidence they cite, labelled by hand (`eval/gold/checker_generated.jsonl`): "
+              "the harder test, since a model's paraphrases are not perturbations."]
     lines += ["", "## By kind", "", "| kind | n | recall@5 | key points | abstained |",
               "|---|---|---|---|---|"]
     for kind, row in metrics["per_kind"].items():

@@ -6,7 +6,12 @@ answers. Only the standard library and numpy; an embedding function may be injec
 Method of ``SupportChecker.check(claim, passage)``
 ---------------------------------------------------
 1. Citation markers ``[n]`` and glued footnote digits are removed from the claim
-   (``strip_citation_markers(claim, trailing_numbers=False)``). Claim words are
+   (``strip_citation_markers(claim, trailing_numbers=False)``), and so is an opening that
+   attributes it to the sources ("According to both articles,", "The X article states
+   that": ``without_attribution``); the words source, article and document do not count.
+   An acronym that one side uses and the other spells out (LEMS, "Lambert-Eaton myasthenic
+   syndrome": initials that spell it) is written both ways in the passage
+   (``with_acronyms``). Claim words are
    ``eval.text.content_words`` (stemmed, stop words dropped), counted once each. A word is a
    *key term* (weight 2, other words weight 1) when it is a number, a capitalised word not
    opening the sentence or an all-caps acronym, or a medical-looking word: a medical suffix
@@ -48,14 +53,21 @@ and 5 content words (citation markers and trailing reference numbers removed) an
 
 The perturbed pairs are labelled unsupported. ``balanced_accuracy(checker, pairs)`` is the mean
 of the recall on supported pairs and the recall on unsupported pairs.
+
+Perturbations are easy to catch: the checker's authors wrote both. The harder test is
+``load_labelled_pairs()``: answer sentences the packaged model wrote for the gold questions,
+each with the evidence it cited, labelled by hand (``gold/checker_generated.jsonl``; the
+rules are in the function). Both figures are in every eval report.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -172,6 +184,57 @@ def _negations(text: str) -> tuple[int, list[tuple[str, ...]]]:
     return len(scopes), scopes
 
 
+_ATTRIBUTION = re.compile(
+    r"^(?:according to|as (?:stated|described|reported) in|in)\s+"
+    r"(?:the |both |these |all )?(?:[\w.\-]+ )?(?:sources?|articles?|documents?|texts?|papers?)"
+    r",\s*|"
+    r"^(?:the |both |these |all )?(?:[\w.\-]+ )?(?:sources?|articles?|documents?|texts?|"
+    r"papers?)\s+(?:states?|says?|notes?|reports?|describes?|mentions?|explains?)"
+    r"(?:\s+that)?\s+", re.IGNORECASE)
+_META_WORDS = frozenset(content_words("source sources article articles document documents"))
+
+
+def without_attribution(claim: str) -> str:
+    """``claim`` without an opening that attributes it to the sources ("According to both
+    articles,", "The Dr.Oracle article states that"): the checker judges what the claim
+    says, not which document it names, which it cannot see. A leading "Yes," stays: it
+    affirms the question, which the checker does not see either, so it counts against."""
+    return _ATTRIBUTION.sub("", claim, count=1)
+
+
+_ACRONYM = re.compile(r"\b([A-Z][A-Z0-9]{1,9})(s?)\b")
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def _spelled_out(acronym: str, text: str) -> list[str]:
+    """Runs of words in ``text`` whose initials spell ``acronym`` ("Lambert-Eaton myasthenic
+    syndrome" for LEMS; hyphenated parts count as words)."""
+    words = list(_WORD.finditer(text))
+    n, want = len(acronym), acronym.lower()
+    return [text[words[i].start():words[i + n - 1].end()] for i in range(len(words) - n + 1)
+            if "".join(w.group()[0] for w in words[i:i + n]).lower() == want]
+
+
+def with_acronyms(passage: str, claim: str) -> str:
+    """``passage`` with each acronym that one side uses and the other spells out written both
+    ways, in the passage: "LEMS" followed by "(Lambert-Eaton myasthenic syndrome)" when the
+    claim names it in full, a spelled-out name followed by "(LEMS)" when the claim uses the
+    acronym. The name must spell the acronym by its initials."""
+    for short in {m.group(1) for m in _ACRONYM.finditer(passage)}:
+        names = [n for n in _spelled_out(short, claim) if short not in n]
+        if names:
+            passage = _annotate(passage, rf"\b{short}s?\b", names[0])
+    for short in {m.group(1) for m in _ACRONYM.finditer(claim)}:
+        for name in set(_spelled_out(short, passage)) - {short}:
+            passage = _annotate(passage, rf"{re.escape(name)}(?! \({short}\))", short)
+    return passage
+
+
+def _annotate(text: str, pattern: str, note: str) -> str:
+    """``text`` with " (note)" after each match of ``pattern``."""
+    return re.sub(pattern, lambda m: f"{m.group(0)} ({note})", text)
+
+
 @dataclass(frozen=True)
 class _Source:
     text: str
@@ -215,8 +278,9 @@ class SupportChecker:
 
     def check(self, sentence: str, passage: str) -> SupportResult:
         """Decide whether ``passage`` supports ``sentence``."""
-        claim = strip_citation_markers(sentence, trailing_numbers=False)
-        claim_words = set(content_words(claim))
+        claim = without_attribution(strip_citation_markers(sentence, trailing_numbers=False))
+        passage = with_acronyms(passage, claim)
+        claim_words = set(content_words(claim)) - _META_WORDS
         if not claim_words:
             return SupportResult(False, 0.0, "", ("claim has no content words",))
         sources = self._sources(passage, claim_words)
@@ -284,7 +348,8 @@ class LabelledPair:
     passage: str
     supported: bool
     kind: str
-    """One of "verbatim", "number", "negation", "entity", "unrelated"."""
+    """One of "verbatim", "number", "negation", "entity", "unrelated" (built from the sources),
+    or "generated" (a model's answer sentence, labelled by hand: `load_labelled_pairs`)."""
 
 
 _ENTITY_CLASSES: tuple[frozenset[str], ...] = (
@@ -432,6 +497,31 @@ def build_labelled_pairs(source_texts: list[str], seed: int) -> list[LabelledPai
         ]
         if others:
             pairs.append(LabelledPair(rng.choice(others), passage, False, "unrelated"))
+    return pairs
+
+
+GENERATED_PAIRS = Path(__file__).parent / "gold" / "checker_generated.jsonl"
+
+
+def load_labelled_pairs(path: Path = GENERATED_PAIRS) -> list[LabelledPair]:
+    """Hand-labelled pairs of real generated sentences: one JSON object a line with `claim`
+    (an answer sentence of the packaged model, citation markers removed), `evidence` (the
+    evidence sentences it cited, or the one verification chose for an uncited sentence),
+    `supported` (does the evidence state everything the claim says?), the gold `question_id`
+    and the `corpus` the model answered from ("default" or "distractors"; the latter were
+    labelled after the checker's last change, so they were not used to make it). The
+    labelling rules:
+    a phrase attributing the claim to the sources ("According to both articles,") is not
+    judged, the content after it is; a paraphrase counts as supported when it means the
+    same; a claim that adds anything (a mechanism, a symptom, a framing such as "apart from
+    X, the key factors are") is not supported. Claims the labeller could not decide were left
+    out (a typo in the source, a garbled sentence)."""
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            pairs.append(LabelledPair(row["claim"], row["evidence"], bool(row["supported"]),
+                                      "generated"))
     return pairs
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -11,12 +12,16 @@ import numpy as np
 import pytest
 
 from eval.support import (
+    GENERATED_PAIRS,
     LabelledPair,
     SupportChecker,
     SupportResult,
     balanced_accuracy,
     build_labelled_pairs,
     key_terms,
+    load_labelled_pairs,
+    with_acronyms,
+    without_attribution,
 )
 
 SOURCES = sorted((Path(__file__).resolve().parents[1] / "data" / "sources").glob("*.txt"))
@@ -259,3 +264,46 @@ def test_balanced_accuracy_on_real_sources(seed: int) -> None:
         subset = [p for p in pairs if p.kind == kind]
         correct = sum(CHECKER.check(p.claim, p.passage).supported == p.supported for p in subset)
         assert correct / len(subset) >= (1.0 if kind == "verbatim" else 0.8), kind
+
+
+# ---------------------------------------------------------------- model sentences, by hand
+
+
+def test_attribution_to_the_sources_is_not_judged() -> None:
+    assert without_attribution("According to both articles, LEMS is rare.") == "LEMS is rare."
+    assert without_attribution("The Dr.Oracle article states that LEMS is rare.") == \
+        "LEMS is rare."
+    assert without_attribution("Yes, according to the sources, it helps.") == \
+        "Yes, according to the sources, it helps."
+    assert without_attribution("In thymoma, the immune system plays a role.") == \
+        "In thymoma, the immune system plays a role."
+    claim = "Within 2 years of a cancer diagnosis, a new neuropathy may be paraneoplastic."
+    assert supported("According to the second article, " + claim[0].lower() + claim[1:])
+    # the attribution goes, not the check: a changed figure after it still fails
+    assert not supported("According to the sources, within 3 years of a cancer diagnosis, "
+                         "a new neuropathy may be paraneoplastic.")
+
+
+def test_an_acronym_and_its_spelled_out_name_are_one_term() -> None:
+    passage = ("LEMS is characterized by antibodies against voltage-gated calcium channels. "
+               "Lambert-Eaton myasthenic syndrome is diagnosed by electromyography.")
+    assert supported("Lambert-Eaton myasthenic syndrome is characterized by antibodies "
+                     "against voltage-gated calcium channels.", passage)
+    assert supported("LEMS is diagnosed by electromyography.", passage)
+    assert "LEMS (Lambert-Eaton myasthenic syndrome)" in with_acronyms(
+        passage, "Lambert-Eaton myasthenic syndrome is characterized by ...")
+    # a name whose initials do not spell the acronym stays a missing term
+    assert not supported("Isaacs syndrome is characterized by antibodies against "
+                         "voltage-gated calcium channels.", passage)
+
+
+def test_generated_pairs_are_well_formed_and_mostly_judged_right() -> None:
+    rows = [json.loads(line) for line in GENERATED_PAIRS.read_text().splitlines()]
+    assert len({r["id"] for r in rows}) == len(rows) >= 120
+    assert {r["corpus"] for r in rows} == {"default", "distractors"}
+    assert {r["supported"] for r in rows} == {True, False}
+    pairs = load_labelled_pairs()
+    assert all(p.kind == "generated" and p.claim and p.passage for p in pairs)
+    # measured 0.918 (README, "Evaluation"): a floor, so that a change to the checker that
+    # makes it worse on real model sentences is seen
+    assert balanced_accuracy(CHECKER, pairs) >= 0.9
