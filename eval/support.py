@@ -219,15 +219,33 @@ def with_acronyms(passage: str, claim: str) -> str:
     """``passage`` with each acronym that one side uses and the other spells out written both
     ways, in the passage: "LEMS" followed by "(Lambert-Eaton myasthenic syndrome)" when the
     claim names it in full, a spelled-out name followed by "(LEMS)" when the claim uses the
-    acronym. The name must spell the acronym by its initials."""
+    acronym. The name must spell the acronym by its initials. A sentence that holds both
+    forms already is left as it is: written twice, the "non" of "non-small cell lung cancer"
+    would count as a second negation."""
+    notes: list[tuple[str, str]] = []  # (pattern of one form, the other form to add)
     for short in {m.group(1) for m in _ACRONYM.finditer(passage)}:
         names = [n for n in _spelled_out(short, claim) if short not in n]
         if names:
-            passage = _annotate(passage, rf"\b{short}s?\b", names[0])
+            notes.append((rf"\b{short}s?\b", names[0]))
     for short in {m.group(1) for m in _ACRONYM.finditer(claim)}:
-        for name in set(_spelled_out(short, passage)) - {short}:
-            passage = _annotate(passage, rf"{re.escape(name)}(?! \({short}\))", short)
-    return passage
+        notes += [(re.escape(name), short) for name in set(_spelled_out(short, passage))
+                  if name != short]
+    if not notes:
+        return passage
+    out, done = [], 0
+    for a, b in split_sentences(passage):
+        sentence = passage[a:b]
+        held = _plain(sentence)
+        for pattern, other in notes:
+            if f" {_plain(other)} " not in f" {held} ":
+                sentence = _annotate(sentence, pattern, other)
+        out += [passage[done:a], sentence]
+        done = b
+    return "".join(out) + passage[done:]
+
+
+def _plain(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
 
 
 def _annotate(text: str, pattern: str, note: str) -> str:

@@ -292,6 +292,16 @@ def test_an_acronym_and_its_spelled_out_name_are_one_term() -> None:
     assert supported("LEMS is diagnosed by electromyography.", passage)
     assert "LEMS (Lambert-Eaton myasthenic syndrome)" in with_acronyms(
         passage, "Lambert-Eaton myasthenic syndrome is characterized by ...")
+    # a sentence that defines an acronym supports itself (the name is not added twice)
+    defined = ("Diagnosis of leptomeningeal metastases from Non-Small Cell Lung Cancer (NSCLC) "
+               "is usually based on CSF cytology.")
+    assert supported(defined, defined)
+    for sentence in ("Lobectomy for non-small-cell lung cancer (NSCLC) is an option for early "
+                     "stage NSCLC.", "The roles of most circRNAs in NSCLC (non-small cell lung "
+                     "cancer) remain unknown."):
+        assert supported(sentence, sentence)
+    assert supported("Diagnosis of leptomeningeal metastases from NSCLC is usually based on "
+                     "CSF cytology.", defined)
     # a name whose initials do not spell the acronym stays a missing term
     assert not supported("Isaacs syndrome is characterized by antibodies against "
                          "voltage-gated calcium channels.", passage)
