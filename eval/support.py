@@ -202,7 +202,7 @@ def without_attribution(claim: str) -> str:
     return _ATTRIBUTION.sub("", claim, count=1)
 
 
-_ACRONYM = re.compile(r"\b([A-Z][A-Z0-9]{1,9})(s?)\b")
+_ACRONYM = re.compile(r"\b([A-Z][A-Z0-9]{1,9})s?\b")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
