@@ -279,6 +279,10 @@ def test_attribution_to_the_sources_is_not_judged() -> None:
         "In thymoma, the immune system plays a role."
     claim = "Within 2 years of a cancer diagnosis, a new neuropathy may be paraneoplastic."
     assert supported("According to the second article, " + claim[0].lower() + claim[1:])
+    # a named source is a capitalised key term: judged, it sank this one (score 0.07)
+    source = "The etiology of paraneoplastic muscle weakness is complex and multifactorial."
+    assert supported("The Dr.Oracle article states that the etiology of paraneoplastic muscle "
+                     "weakness is complex and multifactorial.", source)
     # the attribution goes, not the check: a changed figure after it still fails
     assert not supported("According to the sources, within 3 years of a cancer diagnosis, "
                          "a new neuropathy may be paraneoplastic.")
@@ -287,8 +291,9 @@ def test_attribution_to_the_sources_is_not_judged() -> None:
 def test_an_acronym_and_its_spelled_out_name_are_one_term() -> None:
     passage = ("LEMS is characterized by antibodies against voltage-gated calcium channels. "
                "Lambert-Eaton myasthenic syndrome is diagnosed by electromyography.")
+    only_acronym = passage.split(". ")[0] + "."
     assert supported("Lambert-Eaton myasthenic syndrome is characterized by antibodies "
-                     "against voltage-gated calcium channels.", passage)
+                     "against voltage-gated calcium channels.", only_acronym)
     assert supported("LEMS is diagnosed by electromyography.", passage)
     assert "LEMS (Lambert-Eaton myasthenic syndrome)" in with_acronyms(
         passage, "Lambert-Eaton myasthenic syndrome is characterized by ...")
