@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +26,13 @@ themselves then there these they this those through to too under until up very w
 what when where which while who whom why will with would you your yours yourself
 yourselves also may might must shall whose within without upon via per
 """.split())
+
+# numpy reads a saved array's header with `ast.literal_eval`. In CPython 3.11 the AST
+# builder keeps its recursion depth per interpreter, not per thread: when a garbage
+# collection inside one thread's parse lets another thread parse meanwhile, the first one
+# fails with "SystemError: AST constructor recursion depth mismatch". Questions asked while
+# the UI re-ingests did hit it. Loads therefore take turns.
+_LOAD_LOCK = threading.Lock()
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 
@@ -126,7 +134,8 @@ class BM25Index:
             return cls([], None)
         import bm25s
 
-        return cls(ids, bm25s.BM25.load(str(folder)))
+        with _LOAD_LOCK:
+            return cls(ids, bm25s.BM25.load(str(folder)))
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         if self._retriever is None:

@@ -13,6 +13,7 @@ The manifest and BM25 always stay in `index_dir`, on the machine that ingests an
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 from index.embedder import Embedder
@@ -42,6 +43,7 @@ class Index:
             raise
         self._lexical: BM25Index | None = None
         self._lexical_stamp: tuple[int, int] | None = None
+        self._lexical_lock = threading.Lock()  # one thread loads; the others wait for it
 
     @classmethod
     def open_existing(cls, index_dir: Path, embedder: Embedder, chunker: ChunkerSettings,
@@ -73,14 +75,19 @@ class Index:
         limit), so there only an ingest of this process switches it (`reload_lexical`):
         BM25 and vectors always agree. A search keeps the index it started with; while a
         save swaps folders, the last one loaded goes on serving."""
-        stamp = BM25Index.stamp(self.dir) if self.vectors.shared else self._lexical_stamp
-        if self._lexical is None or (stamp is not None and stamp != self._lexical_stamp):
-            self.reload_lexical()
-        assert self._lexical is not None
-        return self._lexical
+        with self._lexical_lock:
+            stamp = BM25Index.stamp(self.dir) if self.vectors.shared else self._lexical_stamp
+            if self._lexical is None or (stamp is not None and stamp != self._lexical_stamp):
+                self._load_lexical()
+            assert self._lexical is not None
+            return self._lexical
 
     def reload_lexical(self) -> None:
         """Load the BM25 index an ingest saved."""
+        with self._lexical_lock:
+            self._load_lexical()
+
+    def _load_lexical(self) -> None:
         stamp = BM25Index.stamp(self.dir)
         try:
             self._lexical, self._lexical_stamp = BM25Index.load(self.dir), stamp
@@ -92,7 +99,8 @@ class Index:
         chunks = list(self.manifest.all_chunks())
         lexical = BM25Index.build([c.id for c in chunks], (c.embed_text() for c in chunks))
         lexical.save(self.dir)
-        self._lexical, self._lexical_stamp = lexical, BM25Index.stamp(self.dir)
+        with self._lexical_lock:
+            self._lexical, self._lexical_stamp = lexical, BM25Index.stamp(self.dir)
 
     def retriever(self) -> HybridRetriever:
         return HybridRetriever(self.embedder, self.vectors, self.lexical, self.manifest)

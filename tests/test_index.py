@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,51 @@ def test_bm25_ranks_matching_chunk_first(tmp_path: Path) -> None:
     loaded = BM25Index.load(tmp_path)
     assert [i for i, _ in loaded.search("lung cancer", 3)][0] == "b"
     assert loaded.search("completely unrelated words", 3) == []
+
+
+def test_bm25_loads_take_turns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """numpy parses each array header with `ast`, which CPython 3.11 cannot do in two
+    threads at once (index/lexical.py): no two loads may overlap."""
+    import bm25s
+
+    BM25Index.build(["a"], ["thymoma"]).save(tmp_path)
+    real_load, inside, most = bm25s.BM25.load, [0], [0]
+
+    def slow_load(*args: object, **kwargs: object) -> object:
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.05)
+        inside[0] -= 1
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(bm25s.BM25, "load", slow_load)
+    threads = [threading.Thread(target=BM25Index.load, args=(tmp_path,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most == [1]
+
+
+def test_threads_asking_at_once_load_bm25_once(
+        service: Citewise, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    service.ingest()
+    index = service.index
+    loads: list[Path] = []
+    real_load = BM25Index.load
+
+    def counted(index_dir: Path) -> BM25Index:
+        loads.append(index_dir)
+        time.sleep(0.05)
+        return real_load(index_dir)
+
+    monkeypatch.setattr(BM25Index, "load", counted)
+    threads = [threading.Thread(target=lambda: index.lexical) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert loads == [settings.index_dir]
 
 
 # -- sync ---------------------------------------------------------------------------------
