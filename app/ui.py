@@ -251,10 +251,11 @@ def mode_info(service: Citewise) -> str:
 
 def warm_up(service: Citewise, model: bool = True) -> None:
     """Load the models and open the index now, not on the first question: the embedding
-    model, and (`model`) the local language model when answers are generative by default."""
+    model, the BM25 index, and (`model`) the local language model when answers are
+    generative by default."""
     service.embedder.embed_query("warm up")
     try:
-        service.index  # noqa: B018
+        service.index.lexical  # noqa: B018
     except CitewiseError as exc:
         log.warning("%s Upload documents in the Documents tab, or run `citewise ingest`.", exc)
     if model:

@@ -145,6 +145,21 @@ def test_warm_up_loads_the_language_model_when_answers_are_generative(
     assert model.loads == loads
 
 
+def test_warm_up_loads_bm25_before_the_first_question(
+        service: Citewise, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.ui import warm_up
+    from index.lexical import BM25Index
+
+    service.ingest()
+    loads: list[Path] = []
+    real_load = BM25Index.load
+    monkeypatch.setattr(BM25Index, "load", lambda d: loads.append(d) or real_load(d))
+    warm_up(service, model=False)
+    assert loads == [service.settings.index_dir]
+    service.ask("voltage-gated calcium channels")
+    assert len(loads) == 1
+
+
 def test_warm_up_only_warns_when_the_model_cannot_be_used(
         settings: Settings, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
