@@ -10,8 +10,8 @@ Method of ``SupportChecker.check(claim, passage)``
    attributes it to the sources ("According to both articles,", "The X article states
    that": ``without_attribution``); the words source, article and document do not count.
    An acronym that one side uses and the other spells out (LEMS, "Lambert-Eaton myasthenic
-   syndrome": initials that spell it) is written both ways in the passage
-   (``with_acronyms``). Claim words are
+   syndrome": initials of content words joined by spaces or hyphens that spell it) is
+   written both ways in the passage (``with_acronyms``). Claim words are
    ``eval.text.content_words`` (stemmed, stop words dropped), counted once each. A word is a
    *key term* (weight 2, other words weight 1) when it is a number, a capitalised word not
    opening the sentence or an all-caps acronym, or a medical-looking word: a medical suffix
@@ -67,6 +67,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Protocol
 
@@ -206,13 +207,23 @@ _ACRONYM = re.compile(r"\b([A-Z][A-Z0-9]{1,9})s?\b")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
+_NAME_GAP = re.compile(r"[ -]")
+
+
 def _spelled_out(acronym: str, text: str) -> list[str]:
     """Runs of words in ``text`` whose initials spell ``acronym`` ("Lambert-Eaton myasthenic
-    syndrome" for LEMS; hyphenated parts count as words)."""
+    syndrome" for LEMS; hyphenated parts count as words). A name is made of content words
+    joined by a space or a hyphen: "from frog skeletal" is not FFS, nor "muscle (Rana" MR."""
     words = list(_WORD.finditer(text))
     n, want = len(acronym), acronym.lower()
-    return [text[words[i].start():words[i + n - 1].end()] for i in range(len(words) - n + 1)
-            if "".join(w.group()[0] for w in words[i:i + n]).lower() == want]
+    runs = (words[i:i + n] for i in range(len(words) - n + 1))
+    return [text[run[0].start():run[-1].end()] for run in runs
+            if "".join(w.group()[0] for w in run).lower() == want and _is_name(run, text)]
+
+
+def _is_name(run: list[re.Match[str]], text: str) -> bool:
+    return (not any(w.group().lower() in STOP_WORDS for w in run)
+            and all(_NAME_GAP.fullmatch(text[a.end():b.start()]) for a, b in pairwise(run)))
 
 
 def with_acronyms(passage: str, claim: str) -> str:

@@ -312,6 +312,17 @@ def test_an_acronym_and_its_spelled_out_name_are_one_term() -> None:
                          "voltage-gated calcium channels.", passage)
 
 
+def test_initials_across_stop_words_or_brackets_are_not_a_name() -> None:
+    """Found by checking 5,000 random pairs of distractor abstracts: "from frog skeletal"
+    spelled FFS and "muscle (Rana" MR, so a prostate cancer abstract supported this."""
+    claim = "Parvalbumins from frog skeletal muscle (Rana temporaria L.)."
+    passage = ("Follow up included multiparametric MRI and MR-guided biopsies. The primary "
+               "outcome was failure-free survival (FFS). Parvalbumins were not measured.")
+    assert with_acronyms(passage, claim) == passage
+    assert not supported(claim, passage)
+    assert "MR (magnetic resonance)" in with_acronyms(passage, "A magnetic resonance scan.")
+
+
 def test_generated_pairs_are_well_formed_and_mostly_judged_right() -> None:
     rows = [json.loads(line) for line in GENERATED_PAIRS.read_text().splitlines()]
     assert len({r["id"] for r in rows}) == len(rows) >= 120
