@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.config import Settings
@@ -213,6 +214,24 @@ def test_other_dimension_is_refused_by_the_vector_store(settings: Settings,
         from index.vectors import ChromaVectors
 
         ChromaVectors(settings.index_dir / "chroma", "fake-hashing", 128)
+
+
+def test_vector_search_explores_ef_search_candidates_in_cosine_space(tmp_path: Path) -> None:
+    """An index made before `EF_SEARCH` gets it on open, and keeps its cosine space."""
+    from index.vectors import CHUNKS, EF_SEARCH, ChromaVectors, _client
+
+    old = _client(tmp_path).get_or_create_collection(
+        CHUNKS, embedding_function=None,
+        metadata={"hnsw:space": "cosine", "embedding_model": "m", "dim": 3})
+    assert old.configuration_json["hnsw"]["ef_search"] != EF_SEARCH
+    old.add(ids=["far-same-direction", "near-other-direction"],
+            embeddings=[[10.0, 0.0, 0.0], [0.9, 0.5, 0.0]])
+    store = ChromaVectors(tmp_path, "m", 3)
+    for name in (CHUNKS, "citewise_sentences"):
+        hnsw = _client(tmp_path).get_collection(name).configuration_json["hnsw"]
+        assert (hnsw["ef_search"], hnsw["space"]) == (EF_SEARCH, "cosine")
+    # by cosine the first is nearer; by l2 the second would be
+    assert store.query_chunks(np.array([1.0, 0.1, 0.0]), 1) == ["far-same-direction"]
 
 
 def test_orphan_vectors_from_an_interrupted_run_are_removed(service: Citewise) -> None:
