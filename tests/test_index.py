@@ -218,7 +218,7 @@ def test_other_dimension_is_refused_by_the_vector_store(settings: Settings,
 
 def test_vector_search_explores_ef_search_candidates_in_cosine_space(tmp_path: Path) -> None:
     """An index made before `EF_SEARCH` gets it on open, and keeps its cosine space."""
-    from index.vectors import CHUNKS, EF_SEARCH, ChromaVectors, _client
+    from index.vectors import CHUNKS, EF_SEARCH, SENTENCES, ChromaVectors, _client
 
     old = _client(tmp_path).get_or_create_collection(
         CHUNKS, embedding_function=None,
@@ -227,7 +227,7 @@ def test_vector_search_explores_ef_search_candidates_in_cosine_space(tmp_path: P
     old.add(ids=["far-same-direction", "near-other-direction"],
             embeddings=[[10.0, 0.0, 0.0], [0.9, 0.5, 0.0]])
     store = ChromaVectors(tmp_path, "m", 3)
-    for name in (CHUNKS, "citewise_sentences"):
+    for name in (CHUNKS, SENTENCES):
         hnsw = _client(tmp_path).get_collection(name).configuration_json["hnsw"]
         assert (hnsw["ef_search"], hnsw["space"]) == (EF_SEARCH, "cosine")
     # by cosine the first is nearer; by l2 the second would be
