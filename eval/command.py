@@ -55,12 +55,8 @@ def subset(gold: list[GoldQuestion], per_kind: int) -> list[GoldQuestion]:
 def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
              distractors: int = 0, with_baseline: bool = False, out: Path | None = None,
              progress: bool = False, per_kind: int | None = None) -> EvalResult:
-    from eval.support import (
-        SupportChecker,
-        balanced_accuracy,
-        build_labelled_pairs,
-        load_labelled_pairs,
-    )
+    from app.answer.support import SupportChecker
+    from eval.pairs import balanced_accuracy, build_labelled_pairs, load_labelled_pairs
 
     gold = load_gold(gold_path)
     if per_kind:

@@ -2,11 +2,11 @@
 
 Nothing here loads a model; a support decision is passed in as a function
 ``supports(sentence, passages) -> bool`` (for example ``SupportChecker().supports`` from
-``eval.support``). Text helpers come from ``eval.text``.
+``app.answer.support``). Text helpers come from ``ingest.text``.
 
 Quote matching
 --------------
-``quote_in(passage, quote)`` is true when the normalised quote (``eval.text.normalise``: case,
+``quote_in(passage, quote)`` is true when the normalised quote (``ingest.text.normalise``: case,
 quotes, dashes and whitespace unified) is a substring of the normalised passage. A quote cut
 by a chunk boundary also counts: true when a contiguous piece of the quote covering at least
 ``BOUNDARY_SHARE`` (60%) of the quote's normalised length sits at the very start or the very
@@ -35,7 +35,7 @@ must be *skipped* when averaging (``mean_defined``), not counted as 0 or 1. ``k`
 Key points
 ----------
 ``key_point_covered(answer, key_point)``: at least ``KEY_POINT_SHARE`` (80%) of the key point's
-distinct content words (``eval.text.content_words``, stemmed, stop words dropped) occur among the
+distinct content words (``ingest.text.content_words``, stemmed, stop words dropped) occur among the
 answer's content words. A key point without content words is covered when its normalised text
 is a substring of the normalised answer. ``key_point_coverage`` is the share of key points
 covered (``None`` for an empty list).
@@ -72,7 +72,7 @@ Faithfulness
 * ``faithfulness(cited_sentences, supports)``: share of sentences supported by the passages
   they cite; uncited sentences are unsupported. By construction this is the same quantity as
   ``citation_recall``; it is kept under its own name for the report.
-* ``ungrounded_numbers(sentence, passages)``: the ``eval.text.numbers`` of the sentence that
+* ``ungrounded_numbers(sentence, passages)``: the ``ingest.text.numbers`` of the sentence that
   occur in none of the passages. A number with a unit or percent must match exactly
   (``"2 year"``, ``"1.6%"``); a bare number in the sentence (``"2"``) is grounded by any
   passage number with the same value (``"2 year"``). Citation markers ``[n]`` are ignored.
@@ -92,7 +92,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from eval.text import content_words, normalise, number_value, numbers
+from ingest.text import content_words, normalise
 
 BOUNDARY_SHARE = 0.6
 KEY_POINT_SHARE = 0.8
@@ -304,21 +304,6 @@ def dangling_citations(answer_text: str, n_citations: int) -> int:
 def faithfulness(cited_sentences: Sequence[CitedSentence], supports: SupportFn) -> float | None:
     """Share of sentences supported by the passages they cite; None for no sentences."""
     return citation_recall(cited_sentences, supports)
-
-
-def ungrounded_numbers(sentence: str, passages: Sequence[str]) -> set[str]:
-    """Numbers in ``sentence`` that occur in none of ``passages``."""
-    source: set[str] = set()
-    for p in passages:
-        source |= numbers(p)
-    values = {number_value(n) for n in source}
-    out = set()
-    for n in numbers(sentence):
-        bare = n == number_value(n)
-        if n in source or (bare and n in values):
-            continue
-        out.add(n)
-    return out
 
 
 # --------------------------------------------------------------------------- latency

@@ -89,7 +89,7 @@ def _markdown(metrics: dict[str, Any], records: list[Record], failures: list[str
         lines += [f"| {name} | {_fmt(value)} | {_fmt(ext['answer'].get(name))} |"
                   for name, value in metrics["answer"].items()]
         lines += ["", f"Generator: `{cfg.get('generator', '')}`. Generated sentences are "
-                  "checked against their citations before they count (`app.verify`); the "
+                  "checked against their citations before they count (`app.answer.verify`); the "
                   "figures are of the verified answers."]
     lat = metrics["latency"]
     lines += ["", "## Latency", "",

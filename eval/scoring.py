@@ -28,9 +28,9 @@ from eval.metrics import (
     percentile,
     quote_in,
     recall_at_k,
-    ungrounded_numbers,
 )
 from eval.runner import Record
+from ingest.text import ungrounded_numbers
 
 Supports = Callable[[str, Sequence[str]], bool]
 KS = (1, 3, 5, 10)

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from app.answer.evidence import candidates
+from app.answer.extractive import ExtractiveAnswerer
 from app.config import Settings
-from app.extractive import ExtractiveAnswerer, candidates
 from app.service import Citewise
 from eval.metrics import key_point_coverage, mean_defined, mrr_at_k, quote_in, recall_at_k
 

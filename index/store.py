@@ -19,10 +19,10 @@ from pathlib import Path
 from index.embedder import Embedder
 from index.hybrid import HybridRetriever
 from index.lexical import BM25Index
+from index.manifest import Manifest
 from index.vectors import ChromaVectors
 from ingest.chunking import ChunkerSettings
 from ingest.errors import IndexMissingError
-from ingest.manifest import Manifest
 
 
 class Index:

@@ -27,9 +27,9 @@ def _steps() -> dict[str, tuple[Any, str]]:
     """Step name -> (owner, attribute) of the call to count."""
     from chromadb.api.models.Collection import Collection
 
+    from index import manifest
     from index.lexical import BM25Index
     from index.lock import IndexLock
-    from ingest import manifest
     from tests.fakes import HashingEmbedder
 
     return {

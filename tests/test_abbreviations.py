@@ -6,9 +6,9 @@ import sqlite3
 from pathlib import Path
 
 from index.lexical import BM25Index
+from index.manifest import Manifest
 from ingest.abbreviations import definitions, expand, used_in
 from ingest.chunking import ChunkerSettings, chunk_document, chunk_sentences
-from ingest.manifest import Manifest
 from ingest.types import SourceDoc
 
 DEFINING = ("Weakness arises in Lambert-Eaton myasthenic syndrome (LEMS), where antibodies "

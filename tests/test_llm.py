@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app import model_file
 from app.config import Settings
+from app.llm import model_file
 from app.service import Citewise
 
 pytestmark = [pytest.mark.slow,

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from app.service import Citewise
-from ingest.manifest import Manifest
+from index.manifest import Manifest
 
 OLD_DOCS = """CREATE TABLE docs (
     doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, raw_hash TEXT NOT NULL,

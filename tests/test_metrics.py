@@ -1,4 +1,4 @@
-"""Tests for eval.text and eval.metrics, with hand-computed expected values."""
+"""Tests for ingest.text and eval.metrics, with hand-computed expected values."""
 
 from __future__ import annotations
 
@@ -25,18 +25,18 @@ from eval.metrics import (
     percentile,
     quote_in,
     recall_at_k,
-    ungrounded_numbers,
 )
-from eval.text import (
+from ingest.text import (
     content_words,
     normalise,
     numbers,
     split_sentences,
     stem,
     strip_citation_markers,
+    ungrounded_numbers,
 )
 
-# ----------------------------------------------------------------------------- eval.text
+# ----------------------------------------------------------------------------- ingest.text
 
 
 def test_normalise_quotes_dashes_whitespace() -> None:

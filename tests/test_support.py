@@ -1,4 +1,4 @@
-"""Tests for eval.support: the deterministic support checker and its labelled pairs."""
+"""Tests for app.answer.support: the deterministic support checker and its labelled pairs."""
 
 from __future__ import annotations
 
@@ -11,17 +11,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.support import (
-    GENERATED_PAIRS,
-    LabelledPair,
+from app.answer.support import (
     SupportChecker,
     SupportResult,
-    balanced_accuracy,
-    build_labelled_pairs,
     key_terms,
-    load_labelled_pairs,
     with_acronyms,
     without_attribution,
+)
+from eval.pairs import (
+    GENERATED_PAIRS,
+    LabelledPair,
+    balanced_accuracy,
+    build_labelled_pairs,
+    load_labelled_pairs,
 )
 
 SOURCES = sorted((Path(__file__).resolve().parents[1] / "data" / "sources").glob("*.txt"))

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from app import render
-from app.answer import ABSTAIN_TEXT, Answer, AnswerSentence
-from app.chat import ChatView, Turn, chat_turn, rewrite_query, stream_pieces, topic_of
+from app.answer.types import ABSTAIN_TEXT, Answer, AnswerSentence
+from app.web import render
+from app.web.turn import ChatView, Turn, chat_turn, rewrite_query, stream_pieces, topic_of
 from ingest.errors import IndexMissingError
 from tests.conftest import QUESTION
 from tests.ui_samples import TOPIC, XSS, FakeAnswerer, answer, assert_inert, citation

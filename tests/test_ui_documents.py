@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from app.answer import ABSTAIN_TEXT, Answer, AnswerSentence
-from app.chat import Turn
-from app.documents import BUSY, Documents, safe_name, save_uploads
-from app.feedback import export_markdown, md_escape, read_feedback, record_feedback
+from app.answer.types import ABSTAIN_TEXT, Answer, AnswerSentence
 from app.service import Citewise
+from app.web.documents import BUSY, Documents, safe_name, save_uploads
+from app.web.feedback import export_markdown, md_escape, read_feedback, record_feedback
+from app.web.turn import Turn
 from tests.conftest import QUESTION
 from tests.ui_samples import NEW_DOC, TOPIC, XSS, answer, citation
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from app import render
-from app.chat import ChatView, chat_turn
+from app.answer.generative import FALLBACK_NOTE
 from app.config import Settings
-from app.generative import FALLBACK_NOTE
 from app.service import Citewise
+from app.web import render
+from app.web.turn import ChatView, chat_turn
 from ingest.errors import GeneratorError
 from tests.conftest import DEFAULT_SOURCES, QUESTION
 from tests.fakes import HashingEmbedder, ScriptedGenerator, numbered_sources
@@ -123,7 +123,7 @@ def test_a_refusing_model_gives_the_abstention(corpus: Settings) -> None:
 
 def test_generative_mode_without_a_model_is_one_sentence_in_the_chat(
         corpus: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("app.generators.make_generator", lambda settings: None)
+    monkeypatch.setattr("app.llm.backends.make_generator", lambda settings: None)
     service = serve(corpus, None)
     assert service.generator is None
     views = turn(service, mode="generative")
@@ -218,9 +218,9 @@ def test_a_model_that_fails_midway_leaves_a_message(corpus: Settings) -> None:
 @pytest.mark.slow
 def test_the_packaged_model_warms_up_and_answers_verified(tmp_path: Path) -> None:
     """The real local model (about 1 GB, seconds per answer on 2 cores)."""
-    from app import model_file
-    from app.generators import LocalLlama
-    from app.ui import warm_up
+    from app.llm import model_file
+    from app.llm.backends import LocalLlama
+    from app.web.app import warm_up
 
     if not model_file.available():
         pytest.fail("The packaged language model is not installed: " + model_file.INSTALL_HINT)

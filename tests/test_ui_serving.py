@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
-from app.server import Guard, auth_pair, blocked_paths, launch_options, refused
 from app.service import Citewise
+from app.web.server import Guard, auth_pair, blocked_paths, launch_options, refused
 from ingest.errors import ConfigError, GeneratorError
 from tests.conftest import ROOT
 from tests.fakes import HashingEmbedder, ScriptedGenerator
@@ -96,8 +96,8 @@ def test_guard_adds_security_headers_and_answers_refusals_itself() -> None:
 
 
 def test_pure_modules_do_not_import_gradio() -> None:
-    code = ("import sys, app.cli, app.chat, app.documents, app.feedback, app.render, "
-            "app.server; assert 'gradio' not in sys.modules, 'gradio imported'")
+    code = ("import sys, app.cli, app.web.turn, app.web.documents, app.web.feedback, app.web.render, "
+            "app.web.server; assert 'gradio' not in sys.modules, 'gradio imported'")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -137,7 +137,7 @@ class LoadingModel(ScriptedGenerator):
                                              ("extractive", 0)])
 def test_warm_up_loads_the_language_model_when_answers_are_generative(
         settings: Settings, mode: str, loads: int) -> None:
-    from app.ui import warm_up
+    from app.web.app import warm_up
 
     model = LoadingModel()
     warm_up(Citewise(settings.model_copy(update={"answer_mode": mode}), HashingEmbedder(),
@@ -147,7 +147,7 @@ def test_warm_up_loads_the_language_model_when_answers_are_generative(
 
 def test_warm_up_loads_bm25_before_the_first_question(
         service: Citewise, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.ui import warm_up
+    from app.web.app import warm_up
     from index.lexical import BM25Index
 
     service.ingest()
@@ -163,13 +163,13 @@ def test_warm_up_loads_bm25_before_the_first_question(
 def test_warm_up_only_warns_when_the_model_cannot_be_used(
         settings: Settings, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    from app.ui import warm_up
+    from app.web.app import warm_up
 
     generative = settings.model_copy(update={"answer_mode": "generative"})
     broken = LoadingModel(fails=True)
     warm_up(Citewise(generative, HashingEmbedder(), broken))  # no exception ...
     assert broken.loads == 1 and "bad magic" in caplog.text  # ... a warning
-    monkeypatch.setattr("app.generators.make_generator", lambda settings: None)
+    monkeypatch.setattr("app.llm.backends.make_generator", lambda settings: None)
     caplog.clear()
     warm_up(Citewise(generative, HashingEmbedder()))
     assert "Generative answers need a language model" in caplog.text
@@ -180,8 +180,8 @@ def test_answer_mode_radio_defaults_to_the_settings(settings: Settings,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import gradio as gr
 
-    from app.chat import MODES
-    from app.ui import build_app, mode_info
+    from app.web.app import build_app, mode_info
+    from app.web.turn import MODES
 
     service = Citewise(settings.model_copy(update={"answer_mode": "auto"}), HashingEmbedder(),
                        ScriptedGenerator())
@@ -191,5 +191,5 @@ def test_answer_mode_radio_defaults_to_the_settings(settings: Settings,
     assert radio.value == "auto" and [c[1] for c in radio.choices] == list(MODES)
     assert "the language model scripted" in mode_info(service)
     assert "not available yet" not in (radio.info or "")
-    monkeypatch.setattr("app.generators.make_generator", lambda settings: None)
+    monkeypatch.setattr("app.llm.backends.make_generator", lambda settings: None)
     assert "none is configured or installed here" in mode_info(Citewise(settings))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from html.parser import HTMLParser
 
-from app.answer import Answer, AnswerSentence, Citation
-from app.chat import rewrite_query
+from app.answer.types import Answer, AnswerEvent, AnswerSentence, Citation, Draft, Final
+from app.conversation import Conversation, rewrite_query
 from ingest.errors import ConfigError
 
 XSS = ('<script>window.__pwned=1</script> <img src=x onerror="window.__pwned=1"> '
@@ -78,7 +78,7 @@ AskFn = Callable[[str, int | None, list[str] | None], Answer]
 
 
 class FakeAnswerer:
-    """An `app.chat.Answerer` for logic tests: `ask(query, k, doc_ids)` makes the answer;
+    """An `app.web.turn.Answerer` for logic tests: `ask(query, k, doc_ids)` makes the answer;
     in generative mode `draft` pieces stream first. Generative mode is available only when
     `generative=True`; follow-ups are rewritten by the rules. `asked` keeps every call."""
 
@@ -96,13 +96,13 @@ class FakeAnswerer:
         return requested
 
     def stream(self, question: str, k: int | None = None, doc_ids: list[str] | None = None,
-               mode: str | None = None) -> Iterator[str | Answer]:
+               mode: str | None = None) -> Iterator[AnswerEvent]:
         mode = self.mode(mode)
         self.asked.append((question, k, doc_ids, mode))
         if mode == "generative":
-            yield from self.draft
-        yield self.ask(question, k, doc_ids)
+            yield from (Draft(piece) for piece in self.draft)
+        yield Final(self.ask(question, k, doc_ids))
 
-    def standalone_question(self, question: str, history: Sequence[tuple[str, str]],
-                            previous_topic: str | None = None) -> str:
-        return rewrite_query(question, previous_topic)
+    def standalone_question(self, question: str, conversation: Conversation,
+                            mode: str | None = None) -> str:
+        return rewrite_query(question, conversation.topic)

@@ -24,7 +24,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from app.config import Settings  # noqa: E402
-from app.generators import Generator  # noqa: E402
+from app.llm.backends import Generator  # noqa: E402
 from app.service import Citewise, default_embedder  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
 from tests.conftest import DEFAULT_SOURCES  # noqa: E402
@@ -70,7 +70,7 @@ def http_get(url: str, timeout: float = 10) -> tuple[int, bytes]:
 def running_ui(root: Path, extra: dict[str, str] | None = None,
                embedder: Embedder | None = None, generator: Generator | None = None,
                **settings: Any) -> Iterator[Served]:
-    from app.ui import launch
+    from app.web.app import launch
 
     sources = root / "sources"
     shutil.copytree(DEFAULT_SOURCES, sources)

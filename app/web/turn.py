@@ -26,109 +26,29 @@ The query actually searched is shown under the question when it differs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from app import render
-from app.answer import Answer
-from index.lexical import STOP_WORDS
+from app.answer.types import MODE_CHOICES, Answer, AnswerEvent, Draft, Final, Mode
+from app.conversation import Conversation, Exchange, rewrite_query, topic_of
+from app.web import render
 from ingest.errors import CitewiseError
 
-MODES = ("auto", "extractive", "generative")
+MODES = MODE_CHOICES
 WORDS_PER_STEP = 10  # streaming granularity
-MAX_TOPIC_WORDS = 8
-
 
 
 class Answerer(Protocol):
     """What a chat turn needs of `app.service.Citewise`."""
 
-    def mode(self, requested: str | None = None) -> str: ...
+    def mode(self, requested: str | None = None) -> Mode: ...
 
     def stream(self, question: str, k: int | None = None, doc_ids: list[str] | None = None,
-               mode: str | None = None) -> Iterator[str | Answer]: ...
+               mode: str | None = None) -> Iterator[AnswerEvent]: ...
 
-    def standalone_question(self, question: str, history: Sequence[tuple[str, str]],
-                            previous_topic: str | None = None,
+    def standalone_question(self, question: str, conversation: Conversation,
                             mode: str | None = None) -> str: ...
-
-
-# Words that say what is asked about a topic, not what the topic is.
-QUESTION_WORDS = frozenset("""
-cause causes caused causing cure cures cured treat treats treated treating treatment
-treatments manage managed management symptom symptoms sign signs diagnose diagnosed
-diagnosis diagnosing prognosis outlook happen happens happened mean means meaning define
-definition explain describe tell know many much often long common usually typically exactly
-main kind kinds type types way ways best known possible else lead leads affect affects
-involved involve role related associated difference differ
-""".split())
-PRONOUNS = frozenset("it its they them their theirs".split())
-DEMONSTRATIVES = frozenset("this that these those".split())
-_AUX = ("is are was were be been does do did can could may might will would should has have "
-        "had cause causes mean means happen happens affect affects").split()
-_REFERRING = re.compile(
-    r"\b(?:this|that|these|those|such)\s+(?:conditions?|diseases?|disorders?|syndromes?|"
-    r"illness(?:es)?|problems?|symptoms?|findings?|tumou?rs?|cancers?)\b", re.IGNORECASE)
-_DUMMY_IT = re.compile(
-    r"\b(?:is|was|isn't|wasn't)\s+it\s+(?:true|possible|likely|common|safe|known|normal|"
-    r"necessary|rare)\b|\bit\s+(?:is|was)\s+(?:true|possible|likely|common|safe|known|"
-    r"normal|necessary|rare)\b", re.IGNORECASE)
-_LEAD = re.compile(r"^\s*(?:and|also|so|but|then|plus)\b[\s,]*", re.IGNORECASE)
-_LEANS = re.compile(r"^\s*(?:(?:and\s+)?(?:what|how)\s+about|what\s+else|why|how\s+so)\b",
-                    re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
-
-
-def content_words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text)
-            if w.lower() not in STOP_WORDS and w.lower() not in QUESTION_WORDS
-            and w.lower() not in PRONOUNS and w.lower() not in DEMONSTRATIVES]
-
-
-def topic_of(query: str) -> str:
-    """The topic a query carries forward: its content words, in order, de-duplicated."""
-    seen: set[str] = set()
-    words = []
-    for w in content_words(query):
-        if w.lower() not in seen:
-            seen.add(w.lower())
-            words.append(w)
-    return " ".join(words[:MAX_TOPIC_WORDS])
-
-
-def _anaphor(question: str) -> re.Match[str] | None:
-    """The first word or phrase that refers back to the previous turn, if any."""
-    found = _REFERRING.search(question)
-    masked = _DUMMY_IT.sub(lambda m: " " * len(m.group()), question)
-    tokens = list(re.finditer(r"[A-Za-z']+|[^\sA-Za-z']", masked))
-    for i, tok in enumerate(tokens):
-        word = tok.group().lower()
-        nxt = tokens[i + 1].group().lower() if i + 1 < len(tokens) else ""
-        prev = tokens[i - 1].group().lower() if i else ""
-        if word in PRONOUNS or (word in DEMONSTRATIVES and (
-                not nxt.isalpha() or nxt in _AUX or (prev in _AUX and i == 1))):
-            if found is None or tok.start() < found.start():
-                return tok
-            break
-    return found
-
-
-def rewrite_query(question: str, previous_topic: str | None) -> str:
-    """The retrieval query for `question`, given the previous turn's topic (or None)."""
-    question = " ".join(question.split())
-    if not previous_topic:
-        return question
-    ref = _anaphor(question)
-    if ref is not None:
-        q = question[:ref.start()] + previous_topic + question[ref.end():]
-        q = _LEAD.sub("", q)
-        return q[:1].upper() + q[1:] if q else q
-    if _LEAD.match(question) or _LEANS.match(question) or not content_words(question):
-        q = _LEAD.sub("", question).rstrip()
-        return f"{q} {previous_topic}".strip()
-    return question
 
 
 @dataclass(frozen=True)
@@ -178,11 +98,10 @@ def stream_pieces(answer: Answer, words_per_step: int = WORDS_PER_STEP
         yield tuple(done)
 
 
-def conversation(turns: Sequence[Turn]) -> list[tuple[str, str]]:
-    """(query searched, answer text) of the answered turns, oldest first: what the language
-    model reads to rewrite a follow-up. The query, not the question as typed, so that each
-    earlier turn stands on its own."""
-    return [(t.query, t.answer.text) for t in turns if t.answer is not None]
+def conversation(turns: Sequence[Turn]) -> Conversation:
+    """The answered turns as the one `Conversation` the CLI chat keeps too."""
+    return Conversation(tuple(Exchange(t.question, t.query, t.answer.text)
+                              for t in turns if t.answer is not None))
 
 
 def chat_turn(service: Answerer, question: str, history: Sequence[Turn], k: int | None = None,
@@ -198,7 +117,8 @@ def chat_turn(service: Answerer, question: str, history: Sequence[Turn], k: int 
     if not question:
         yield ChatView(turns, notes=("Type a question first.",))
         return
-    previous = turns[-1].topic if turns else None
+    earlier = conversation(turns)
+    previous = earlier.topic
     query = rewrite_query(question, previous)
     base = Turn(question, query, topic_of(query) or (previous or ""), k=k,
                 doc_ids=tuple(doc_ids or ()))
@@ -211,18 +131,18 @@ def chat_turn(service: Answerer, question: str, history: Sequence[Turn], k: int 
     draft: list[str] = []
     answer = None
     try:
-        earlier = conversation(turns)
-        if resolved == "generative" and earlier:  # the model rewrites: it takes a moment
+        if resolved == "generative" and earlier.exchanges:  # the model rewrites: it takes a while
             yield ChatView((*turns, replace(base, query=question)), pieces=(), done=False)
-            query = service.standalone_question(question, earlier, previous, resolved)
+            query = service.standalone_question(question, earlier, resolved)
             turn = replace(base, query=query, topic=topic_of(query) or (previous or ""))
         yield ChatView((*turns, turn), pieces=(), done=False)  # the question shows at once
         for event in service.stream(query, k, list(doc_ids) if doc_ids else None, resolved):
-            if isinstance(event, str):
-                draft.append(event)
-                yield ChatView((*turns, turn), draft="".join(draft), done=False)
-            else:
-                answer = event
+            match event:
+                case Draft(text):
+                    draft.append(text)
+                    yield ChatView((*turns, turn), draft="".join(draft), done=False)
+                case Final(answer=answer):
+                    pass
     except CitewiseError as exc:
         yield ChatView((*turns, replace(turn, error=str(exc))))
         return

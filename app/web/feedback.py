@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from app import render
-from app.chat import Turn
+from app.web import render
+from app.web.turn import Turn
 
 FILENAME = "feedback.jsonl"
 MAX_COMMENT = 2000

@@ -1,4 +1,4 @@
-"""The web UI's stylesheet (class names are those written by `app.render`)."""
+"""The web UI's stylesheet (class names are those written by `app.web.render`)."""
 
 CSS = """
 .cw-transcript { display: flex; flex-direction: column; gap: 12px; padding: 4px 2px; }

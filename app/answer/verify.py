@@ -2,7 +2,7 @@
 
 The model's draft is split into sentences; each sentence's markers [n] are read (markers
 that point at no source are dropped) and the sentence, without them, is checked against the
-evidence it cites with the support checker of the evaluation (`eval.support`: content-word
+evidence it cites with the support checker of the evaluation (`app.answer.support`: content-word
 overlap weighted towards medical terms, plus hard checks that every number appears in the
 cited text and that no negation is added or lost). The same checker scores faithfulness in
 `citewise eval`, and its own accuracy on labelled pairs is in every eval report.
@@ -51,7 +51,7 @@ def is_refusal(text: str) -> bool:
 
 def split_claims(draft: str, n_evidence: int) -> list[tuple[str, tuple[int, ...]]]:
     """(sentence without markers, valid cited numbers) for each sentence of the draft."""
-    from eval.text import split_sentences
+    from ingest.text import split_sentences
 
     out = []
     for start, end in split_sentences(draft):
@@ -84,7 +84,7 @@ def _merge_marker_only(claims: list[tuple[str, tuple[int, ...]]]
 
 @lru_cache(maxsize=1)
 def _checker():
-    from eval.support import SupportChecker
+    from app.answer.support import SupportChecker
 
     return SupportChecker()
 

@@ -74,3 +74,25 @@ def asked_words(question: str) -> str:
 def states(sentence: str, kind: str) -> bool:
     """Whether `sentence` states a quantity of `kind`."""
     return bool(QUANTITY_KINDS[kind][1].search(strip_references(sentence)))
+
+
+# The older, general check, for quantity questions of no kind above ("how much"): does some
+# sentence state a quantity of any kind? Used by both answer modes.
+_ASKS_QUANTITY = re.compile(
+    r"\b(?:how (?:many|much|often|long|common|frequent|frequently|likely)|"
+    r"(?:what|which) (?:is the )?(?:percentage|proportion|fraction|share|dose|dosage|number|"
+    r"incidence|prevalence)|(?:survival|mortality|response|success|cure) rates?|doses?|dosage)\b",
+    re.IGNORECASE)
+_STATES_QUANTITY = re.compile(
+    r"\b\d+(?:\.\d+)?\s?(?:%|percent\b|per ?cent\b|mg\b|g\b|ml\b|years?\b|months?\b|"
+    r"weeks?\b|days?\b|hours?\b|times\b|sessions?\b|patients\b|cases\b)|"
+    r"\b(?:half|a third|a quarter|one in|most|majority|rare|rarely|common|uncommon)\b",
+    re.IGNORECASE)
+
+
+def asks_quantity(question: str) -> bool:
+    return bool(_ASKS_QUANTITY.search(question))
+
+
+def states_quantity(sentence: str) -> bool:
+    return bool(_STATES_QUANTITY.search(sentence))

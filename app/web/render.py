@@ -21,10 +21,10 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app.answer import ABSTAIN_TEXT, AnswerSentence, Citation
+from app.answer.types import ABSTAIN_TEXT, AnswerSentence, Citation
 
 if TYPE_CHECKING:
-    from app.documents import DocumentRow
+    from app.web.documents import DocumentRow
 
 # Characters that stay text inside a JS template literal or a Handlebars template too:
 # Gradio's HTML component builds its markup through both.

@@ -1,14 +1,14 @@
 """Generative answers: the model's own words, every sentence verified before it is final.
 
 1. Retrieve and score source sentences exactly as the extractive answerer does
-   (`app.extractive`: parts of the question addressed to a model dropped, candidates
+   (`app.answer.extractive`: parts of the question addressed to a model dropped, candidates
    reranked by the question terms they hold). If the best one is below the abstention
    threshold, or the question asks for a figure (a dose, a rate...) that no candidate on
    its subject states, abstain at once: the model is not asked, so it cannot make one up.
 2. The best `evidence` sentences (default 4) are numbered [1]..[n] in a short prompt
-   (`app.prompt`), and the model's reply streams out token by token.
+   (`app.answer.prompt`), and the model's reply streams out token by token.
 3. If the reply is the fixed no-answer sentence, the answer is an abstention.
-4. Otherwise each sentence is checked against the evidence it cites (`app.verify`).
+4. Otherwise each sentence is checked against the evidence it cites (`app.answer.verify`).
    Supported sentences make the answer, cited to the exact source sentences, numbered in
    order of first use; unsupported ones are kept aside, flagged, for display.
 5. If no sentence survives, the answer is the extractive one for the same hits, with a
@@ -19,27 +19,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
-from app.answer import Answer, AnswerSentence, Citation
-from app.extractive import (
-    Candidate,
-    ExtractiveAnswerer,
-    asks_quantity,
-    candidates,
-    quantity_answers,
-    rerank,
-    states_quantity,
-    without_instructions,
-)
-from app.generators import Generator
-from app.prompt import answer_messages
-from app.verify import check_draft, is_refusal
+from app.answer.evidence import Candidate, citation, gather
+from app.answer.extractive import ExtractiveAnswerer
+from app.answer.prompt import answer_messages
+from app.answer.quantities import asks_quantity, states_quantity
+from app.answer.types import Answer, AnswerEvent, AnswerSentence, Citation, Draft, Final
+from app.answer.verify import check_draft, is_refusal
+from app.llm.backends import Generator
 from index.hybrid import Retriever
+from ingest.text import strip_citation_markers
 
 FALLBACK_NOTE = ("The generated answer could not be verified against the sources, so the "
                  "source sentences are shown instead.")
-
-Event = str | Answer  # a streamed piece of the draft, then the final answer
 
 
 class GenerativeAnswerer:
@@ -52,38 +45,29 @@ class GenerativeAnswerer:
         self.max_tokens = max_tokens
         self.extractive = ExtractiveAnswerer(retriever, abstain_threshold, max_sentences)
 
-    def answer(self, question: str, k: int, doc_ids: list[str] | None = None) -> Answer:
-        final = None
-        for event in self.stream(question, k, doc_ids):
-            if isinstance(event, Answer):
-                final = event
-        assert final is not None
-        return final
-
     def stream(self, question: str, k: int, doc_ids: list[str] | None = None
-               ) -> Iterator[Event]:
+               ) -> Iterator[AnswerEvent]:
+        """`Draft` pieces as the model writes, then the `Final` verified answer."""
         t0 = time.perf_counter()
-        asked, question = question, without_instructions(question)
-        hits = self.retriever.search(question, k, doc_ids)
+        found = gather(self.retriever, question, k, doc_ids, self.threshold)
+        question, ranked, figures = found.question, list(found.ranked), found.figures
         t1 = time.perf_counter()
-        cands = candidates(hits)
-        timings = {"retrieve_ms": (t1 - t0) * 1000}
+        timings = {"retrieve_ms": found.retrieve_ms}
 
         def final(sentences: tuple[AnswerSentence, ...] = (),
-                  citations: tuple[Citation, ...] = ()) -> Answer:
-            return Answer(asked, sentences, citations, tuple(hits), not sentences,
-                          mode="generative", timings=timings, generator=self.generator.name)
+                  citations: tuple[Citation, ...] = ()) -> Final:
+            return Final(Answer(found.asked, sentences, citations, found.hits, not sentences,
+                                mode="generative", timings=timings,
+                                generator=self.generator.name))
 
-        if not cands or cands[0].score < self.threshold:
+        if not found.answerable:
             yield final()
             return
-        ranked = rerank(question, cands)
-        figures = quantity_answers(question, ranked)
-        if figures == [] or (figures is None and asks_quantity(question) and not any(
+        if figures == () or (figures is None and asks_quantity(question) and not any(
                 states_quantity(c.text) for c in ranked[:self.evidence])):
             yield final()  # the figure asked for is stated nowhere
             return
-        evidence = _evidence((figures or []) + ranked, self.evidence)
+        evidence = _evidence(list(figures or ()) + ranked, self.evidence)
         texts = [evidence_text(c) for c in evidence]
         parts: list[str] = []
         first: float | None = None
@@ -92,7 +76,7 @@ class GenerativeAnswerer:
                 first = time.perf_counter()
                 timings["first_token_ms"] = (first - t0) * 1000
             parts.append(piece)
-            yield piece
+            yield Draft(piece)
         t2 = time.perf_counter()
         timings["generate_ms"] = (t2 - t1) * 1000
         draft = "".join(parts)
@@ -102,10 +86,9 @@ class GenerativeAnswerer:
         checked = check_draft(draft, texts, [c.hit.chunk.text for c in evidence])
         timings["verify_ms"] = (time.perf_counter() - t2) * 1000
         if not any(c.supported for c in checked):
-            fallback = self.extractive.answer(asked, k, doc_ids, hits)
-            yield Answer(asked, fallback.sentences, fallback.citations, fallback.hits,
-                         fallback.abstained, mode="extractive", timings=timings,
-                         generator=self.generator.name, note=FALLBACK_NOTE)
+            fallback = self.extractive.compose(found)
+            yield Final(replace(fallback, timings=timings, generator=self.generator.name,
+                                note=FALLBACK_NOTE))
             return
         citations: list[Citation] = []
         number: dict[int, int] = {}  # evidence number -> citation id
@@ -118,7 +101,7 @@ class GenerativeAnswerer:
             for n in c.cited:
                 if n not in number:
                     number[n] = len(citations) + 1
-                    citations.append(_citation(number[n], evidence[n - 1]))
+                    citations.append(citation(number[n], evidence[n - 1]))
                 ids.append(number[n])
             sentences.append(AnswerSentence(c.text, tuple(ids), c.score, True, c.reason))
         yield final(tuple(sentences), tuple(citations))
@@ -140,12 +123,4 @@ def evidence_text(cand: Candidate) -> str:
     """The sentence as the model sees it and as its claims are checked against: footnote
     digits glued to words ("cyclophosphamide6") and trailing reference numbers removed, so
     that they are neither copied nor mistaken for figures."""
-    from eval.text import strip_citation_markers
-
     return strip_citation_markers(cand.display, trailing_numbers=True) or cand.display
-
-
-def _citation(cid: int, cand: Candidate) -> Citation:
-    chunk = cand.hit.chunk
-    return Citation(cid, chunk.id, chunk.doc_id, chunk.title, chunk.heading_path, chunk.text,
-                    chunk.start, cand.text, cand.start, cand.end)

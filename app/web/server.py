@@ -3,7 +3,7 @@
 - Binds to `Settings.host` (127.0.0.1 unless told otherwise), `share` off, no analytics,
   no server-side rendering (no Node process), no MCP server, no API docs page.
 - Optional login from `auth_username` / `auth_password`; both or neither.
-- Queue size and concurrency limit from the settings (see `app.ui`).
+- Queue size and concurrency limit from the settings (see `app.web.app`).
 - Files: Gradio serves only what it created (uploads, exports) and what is listed in
   `allowed_paths`, which stays empty; the working folder (code, `.env`), the index, the
   sources and the feedback folders are also blocked outright.
@@ -100,7 +100,7 @@ def is_loopback(host: str) -> bool:
 
 
 def launch_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for `gr.Blocks.launch` (the theme and CSS are added by `app.ui`)."""
+    """Keyword arguments for `gr.Blocks.launch` (the theme and CSS are added by `app.web.app`)."""
     from starlette.middleware import Middleware
 
     return {

@@ -27,7 +27,7 @@ from index.terms import QuestionTerms
 from ingest.sentences import split_sentences
 
 if TYPE_CHECKING:
-    from app.extractive import Candidate
+    from app.answer.extractive import Candidate
 
 Key = tuple[str, int]  # (document, offset in its cleaned text)
 

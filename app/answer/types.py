@@ -9,10 +9,17 @@ with its character span in the document's cleaned text (`doc_text[start:end] == 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from index.hybrid import Hit
 
 ABSTAIN_TEXT = "The sources don't cover this."
+
+Mode = Literal["extractive", "generative"]
+"""How an answer is composed: source sentences verbatim, or a model's words, verified."""
+ModeChoice = Literal["auto", "extractive", "generative"]
+"""A mode as a user asks for it: `auto` is generative when a language model is available."""
+MODE_CHOICES: tuple[ModeChoice, ...] = ("auto", "extractive", "generative")
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ class Answer:
     citations: tuple[Citation, ...]
     hits: tuple[Hit, ...]
     abstained: bool
-    mode: str = "extractive"
+    mode: Mode = "extractive"
     timings: dict[str, float] = field(default_factory=dict)
     generator: str = ""  # the language model, in generative mode
     note: str = ""  # e.g. why a generated answer fell back to source sentences
@@ -100,3 +107,29 @@ class Answer:
             ],
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
         }
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A piece of a generated draft, streamed as the model writes it (not yet verified)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The answer as it is shown: the last event of every answer stream."""
+
+    answer: Answer
+
+
+AnswerEvent = Draft | Final
+"""What an answer stream yields: any number of `Draft`s, then exactly one `Final`."""
+
+
+def final_answer(events) -> Answer:
+    """The `Final` answer of an answer stream, its drafts consumed."""
+    for event in events:
+        if isinstance(event, Final):
+            return event.answer
+    raise RuntimeError("an answer stream ended without its final answer")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.answer import ABSTAIN_TEXT
-from app.generators import Message
+from app.answer.types import ABSTAIN_TEXT
+from app.llm.backends import Message
 
 SYSTEM = f"""You answer questions using only the numbered sources you are given.
 Rules:

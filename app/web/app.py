@@ -1,4 +1,4 @@
-"""The Gradio app: a thin layer over `app.chat`, `app.documents` and `app.feedback`.
+"""The Gradio app: a thin layer over `app.web.turn`, `app.web.documents` and `app.web.feedback`.
 
 Only `citewise serve` (and the UI tests) import this module, so only they load gradio.
 One `Citewise` serves every session; each browser session keeps its own conversation in a
@@ -18,18 +18,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.server import offline_environment
+from app.web.server import offline_environment
 
 offline_environment()
 
 import gradio as gr  # noqa: E402  (after the environment that turns analytics off)
 
-from app import chat, render  # noqa: E402
-from app.documents import ALLOWED_SUFFIXES, Documents, Outcome  # noqa: E402
-from app.feedback import record_feedback, write_export  # noqa: E402
-from app.server import launch_options  # noqa: E402
 from app.service import Citewise  # noqa: E402
-from app.style import CSS  # noqa: E402
+from app.web import render  # noqa: E402
+from app.web import turn as chat
+from app.web.documents import ALLOWED_SUFFIXES, Documents, Outcome  # noqa: E402
+from app.web.feedback import record_feedback, write_export  # noqa: E402
+from app.web.server import launch_options  # noqa: E402
+from app.web.style import CSS  # noqa: E402
 from ingest.errors import CitewiseError  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -274,7 +275,7 @@ def warm_up_model(service: Citewise) -> None:
         load = getattr(generator, "load", None)
         if generator is not None and callable(load):
             load()
-            from app.prompt import answer_messages
+            from app.answer.prompt import answer_messages
 
             for _ in generator.stream(answer_messages("Warm up.", ["Warm up."]), 1):
                 pass

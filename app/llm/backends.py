@@ -154,7 +154,7 @@ def make_generator(settings: Settings) -> Generator | None:
     model (or xllamacpp) is not installed."""
     import importlib.util
 
-    from app import model_file
+    from app.llm import model_file
 
     if settings.llm_base_url:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None

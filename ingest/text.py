@@ -1,4 +1,4 @@
-"""Small, deterministic text helpers shared by ``eval.metrics`` and ``eval.support``.
+"""Small, deterministic text helpers shared by ``eval.metrics`` and ``app.answer.support``.
 
 Only the standard library is used. Every helper is pure and documented here:
 
@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from ingest.sentences import split_sentences as _ingest_split
 
@@ -226,3 +227,18 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if b > a and any(c.isalnum() for c in text[a:b]):
             spans.append((a, b))
     return spans
+
+
+def ungrounded_numbers(sentence: str, passages: Sequence[str]) -> set[str]:
+    """Numbers in ``sentence`` that occur in none of ``passages``."""
+    source: set[str] = set()
+    for p in passages:
+        source |= numbers(p)
+    values = {number_value(n) for n in source}
+    out = set()
+    for n in numbers(sentence):
+        bare = n == number_value(n)
+        if n in source or (bare and n in values):
+            continue
+        out.add(n)
+    return out

@@ -1,0 +1,244 @@
+"""Labelled (claim, passage) pairs that measure the support checker (`app.answer.support`).
+
+``build_labelled_pairs(source_texts, seed)`` takes every source sentence with at least 8 words
+and 5 content words (citation markers and trailing reference numbers removed) and makes:
+
+* ``verbatim`` (supported): the sentence against its passage, the sentence with one or two
+  neighbouring sentences (as they appear in the source, markers included);
+* ``number``: one standalone number changed to a value absent from the passage;
+* ``negation``: the first negation word removed (``without`` -> ``with``, ``absent`` ->
+  ``present``), or, if there is none, ``not`` inserted after the first auxiliary verb;
+* ``entity``: one medical term replaced by another term of the same kind found in the corpus
+  (organs, minerals, acronyms, or words sharing a medical suffix such as -pathy or -oma);
+* ``unrelated``: a sentence from another source text (or far away in the same one) paired with
+  this passage.
+
+The perturbed pairs are labelled unsupported. ``balanced_accuracy(checker, pairs)`` is the mean
+of the recall on supported pairs and the recall on unsupported pairs.
+
+Perturbations are easy to catch: the checker's authors wrote both. The harder test is
+``load_labelled_pairs()``: answer sentences the packaged model wrote for the gold questions,
+each with the evidence it cited, labelled by hand (``gold/checker_generated.jsonl``; the
+rules are in the function). Both figures are in every eval report.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from app.answer.support import _AUX_RE, SupportResult, _words
+from ingest.text import (
+    content_words,
+    normalise,
+    number_value,
+    numbers,
+    split_sentences,
+    stem,
+    strip_citation_markers,
+)
+
+
+@dataclass(frozen=True)
+class LabelledPair:
+    claim: str
+    passage: str
+    supported: bool
+    kind: str
+    """One of "verbatim", "number", "negation", "entity", "unrelated" (built from the sources),
+    or "generated" (a model's answer sentence, labelled by hand: `load_labelled_pairs`)."""
+
+
+_ENTITY_CLASSES: tuple[frozenset[str], ...] = (
+    frozenset(
+        _words(
+            """
+            lung lungs breast breasts ovary ovaries ovarian prostate colon liver kidney kidneys
+            brain heart skin bone thyroid pancreas pancreatic stomach bladder bronchial thymus
+            cervix uterus
+            """
+        )
+    ),
+    frozenset(_words("calcium potassium sodium chloride magnesium iron zinc phosphate")),
+    frozenset(_words("proximal distal")),
+    frozenset(_words("sensory motor autonomic")),
+)
+_SWAP_SUFFIXES = _words(
+    "pathy pathies oma omas itis osis emia ium plasm trophy phagy exia axia clonus tonia amide "
+    "oline globulin steroids cytes"
+)
+_NUM_RE = re.compile(r"(?<![\w.,])\d+(?:\.\d+)?(?![\w]|\.\d)")
+_WORD_RE = re.compile(r"[^\W\d_][^\W\d_-]*")
+
+
+def _perturb_number(claim: str, passage: str, rng: random.Random) -> str | None:
+    matches = list(_NUM_RE.finditer(claim))
+    if not matches:
+        return None
+    m = rng.choice(matches)
+    taken = {number_value(n) for n in numbers(passage)}
+    old = m.group()
+    percent = claim[m.end() : m.end() + 1] == "%"
+    if "." in old:
+        whole, frac = old.split(".")
+        options = [f"{int(whole) + d}.{frac}" for d in (1, 2, 3, 5)]
+    else:
+        n = int(old)
+        options = [str(v) for v in (n + 1, n + 2, n * 2 + 3, n + 10, n + 25) if v >= 0]
+    options = [
+        o for o in options if o not in taken and o != old and not (percent and float(o) > 100)
+    ]
+    if not options:
+        return None
+    return claim[: m.start()] + rng.choice(options) + claim[m.end() :]
+
+
+def _perturb_negation(claim: str) -> str | None:
+    m = re.search(r"\b(not|never|no)\s+", claim, flags=re.IGNORECASE)
+    if m:
+        return claim[: m.start()] + claim[m.end() :]
+    for word, repl in (("without", "with"), ("absent", "present"), ("cannot", "can")):
+        m = re.search(rf"\b{word}\b", claim, flags=re.IGNORECASE)
+        if m:
+            return claim[: m.start()] + repl + claim[m.end() :]
+    m = _AUX_RE.search(claim)
+    if m:
+        return claim[: m.end()] + "not " + claim[m.end() :]
+    return None
+
+
+def _entity_class(word: str, vocab: set[str]) -> set[str]:
+    """Corpus words (lower-case) of the same kind as ``word``, ``word`` excluded."""
+    lw = word.lower()
+    for cls in _ENTITY_CLASSES:
+        if lw in cls:
+            return {v for v in vocab if v in cls and stem(v) != stem(lw)}
+    if len(word) >= 3 and word.isupper():
+        return {v for v in vocab if v.isupper() and len(v) >= 3 and v != word}
+    for suf in _SWAP_SUFFIXES:
+        if lw.endswith(suf) and len(lw) >= len(suf) + 3:
+            return {
+                v
+                for v in vocab
+                if v.islower()
+                and v.endswith(suf)
+                and len(v) >= len(suf) + 3
+                and stem(v) != stem(lw)
+                and lw not in v
+                and v not in lw
+            }
+    return set()
+
+
+def _perturb_entity(claim: str, vocab: set[str], rng: random.Random) -> str | None:
+    claim_stems = {stem(w.lower()) for w in _WORD_RE.findall(claim)}
+    options = []
+    for m in _WORD_RE.finditer(claim):
+        alts = sorted(
+            a for a in _entity_class(m.group(), vocab) if stem(a.lower()) not in claim_stems
+        )
+        if alts:
+            options.append((m, alts))
+    if not options:
+        return None
+    m, alts = rng.choice(options)
+    new = rng.choice(alts)
+    if m.group()[0].isupper() and not new.isupper():
+        new = new[0].upper() + new[1:]
+    return claim[: m.start()] + new + claim[m.end() :]
+
+
+def build_labelled_pairs(source_texts: list[str], seed: int) -> list[LabelledPair]:
+    """Supported and perturbed (unsupported) claim/passage pairs from source sentences."""
+    rng = random.Random(seed)
+    vocab: set[str] = set()
+    for text in source_texts:
+        for w in _WORD_RE.findall(text):
+            vocab.add(w if w.isupper() else w.lower())
+
+    # (text index, sentence index, claim, spans) for every usable sentence
+    items: list[tuple[int, int, str, list[tuple[int, int]]]] = []
+    seen: set[str] = set()
+    for t, text in enumerate(source_texts):
+        spans = split_sentences(text)
+        for i, (a, b) in enumerate(spans):
+            claim = strip_citation_markers(text[a:b])
+            key = normalise(claim)
+            if len(claim.split()) < 8 or len(content_words(claim)) < 5 or key in seen:
+                continue
+            seen.add(key)
+            items.append((t, i, claim, spans))
+
+    pairs: list[LabelledPair] = []
+    for t, i, claim, spans in items:
+        text = source_texts[t]
+        before, after = rng.choice([(1, 0), (0, 1), (1, 1), (2, 0), (0, 2)])
+        lo, hi = max(0, i - before), min(len(spans) - 1, i + after)
+        passage = text[spans[lo][0] : spans[hi][1]]
+        pairs.append(LabelledPair(claim, passage, True, "verbatim"))
+
+        perturbed = [
+            ("number", _perturb_number(claim, passage, rng)),
+            ("negation", _perturb_negation(claim)),
+            ("entity", _perturb_entity(claim, vocab, rng)),
+        ]
+        for kind, new in perturbed:
+            if new is not None and new != claim:
+                pairs.append(LabelledPair(new, passage, False, kind))
+
+        others = [
+            c
+            for (t2, i2, c, _) in items
+            if (t2 != t if len(source_texts) > 1 else abs(i2 - i) > 3)
+            and normalise(c) not in normalise(passage)
+        ]
+        if others:
+            pairs.append(LabelledPair(rng.choice(others), passage, False, "unrelated"))
+    return pairs
+
+
+GENERATED_PAIRS = Path(__file__).parent / "gold" / "checker_generated.jsonl"
+
+
+def load_labelled_pairs(path: Path = GENERATED_PAIRS) -> list[LabelledPair]:
+    """Hand-labelled pairs of real generated sentences: one JSON object a line with `claim`
+    (an answer sentence of the packaged model, citation markers removed), `evidence` (the
+    evidence sentences it cited, or the one verification chose for an uncited sentence),
+    `supported` (does the evidence state everything the claim says?), the gold `question_id`
+    and the `corpus` the model answered from ("default" or "distractors"; the latter were
+    labelled after the checker's last change, so they were not used to make it). The
+    labelling rules:
+    a phrase attributing the claim to the sources ("According to both articles,") is not
+    judged, the content after it is; a paraphrase counts as supported when it means the
+    same; a claim that adds anything (a mechanism, a symptom, a framing such as "apart from
+    X, the key factors are") is not supported. Claims the labeller could not decide were left
+    out (a typo in the source, a garbled sentence)."""
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            pairs.append(LabelledPair(row["claim"], row["evidence"], bool(row["supported"]),
+                                      "generated"))
+    return pairs
+
+
+class Checker(Protocol):
+    """Anything with a ``check(sentence, passage) -> SupportResult`` method."""
+
+    def check(self, sentence: str, passage: str) -> SupportResult: ...
+
+
+def balanced_accuracy(checker: Checker, pairs: Sequence[LabelledPair]) -> float:
+    """Mean of recall on supported pairs and recall on unsupported pairs."""
+    pos = [p for p in pairs if p.supported]
+    neg = [p for p in pairs if not p.supported]
+    if not pos or not neg:
+        raise ValueError("balanced accuracy needs both supported and unsupported pairs")
+    tp = sum(checker.check(p.claim, p.passage).supported for p in pos)
+    tn = sum(not checker.check(p.claim, p.passage).supported for p in neg)
+    return (tp / len(pos) + tn / len(neg)) / 2
