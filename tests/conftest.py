@@ -19,6 +19,10 @@ import pytest
 # the packaged language model is installed, and `auto` would load it in every test.
 os.environ["CITEWISE_ANSWER_MODE"] = "extractive"
 
+from app.environment import quiet_environment  # noqa: E402
+
+quiet_environment()  # the test suite is an entry point, as the CLI is
+
 from app.config import Settings  # noqa: E402
 from app.service import Citewise  # noqa: E402
 from tests.fakes import HashingEmbedder  # noqa: E402

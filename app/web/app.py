@@ -18,20 +18,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.web.server import offline_environment
+import gradio as gr  # the entry point has set the quiet environment (`app.environment`)
 
-offline_environment()
-
-import gradio as gr  # noqa: E402  (after the environment that turns analytics off)
-
-from app.service import Citewise  # noqa: E402
-from app.web import render  # noqa: E402
+from app.service import Citewise
+from app.web import render
 from app.web import turn as chat
-from app.web.documents import ALLOWED_SUFFIXES, Documents, Outcome  # noqa: E402
-from app.web.feedback import record_feedback, write_export  # noqa: E402
-from app.web.server import launch_options  # noqa: E402
-from app.web.style import CSS  # noqa: E402
-from ingest.errors import CitewiseError  # noqa: E402
+from app.web.documents import ALLOWED_SUFFIXES, Documents, Outcome
+from app.web.feedback import record_feedback, write_export
+from app.web.server import launch_options
+from app.web.style import CSS
+from ingest.errors import CitewiseError
 
 log = logging.getLogger(__name__)
 

@@ -121,11 +121,3 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "app_kwargs": {"middleware": [Middleware(Guard)], "docs_url": None,
                        "redoc_url": None, "openapi_url": None},
     }
-
-
-def offline_environment() -> None:
-    """No analytics or telemetry, no Node server: set before gradio is imported."""
-    for key, value in {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1",
-                       "ANONYMIZED_TELEMETRY": "False",
-                       "TOKENIZERS_PARALLELISM": "false", "GRADIO_SSR_MODE": "False"}.items():
-        os.environ.setdefault(key, value)
