@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
+from app.answer.types import Draft, Final
 from app.llm import model_file
 from app.service import Citewise
 
@@ -52,8 +53,9 @@ def test_the_joined_model_file_is_the_release_file(llm: Citewise) -> None:
 
 def test_a_generative_answer_is_verified_and_cited(llm: Citewise) -> None:
     events = list(llm.stream("What causes paraneoplastic muscle weakness?"))
-    answer = events[-1]
-    assert any(isinstance(e, str) for e in events[:-1])  # streamed
+    assert isinstance(events[-1], Final)
+    answer = events[-1].answer
+    assert any(isinstance(e, Draft) for e in events[:-1])  # streamed
     assert answer.mode == "generative" and not answer.abstained, answer.to_json()
     assert answer.final_sentences and all(s.supported for s in answer.final_sentences)
     for c in answer.citations:
