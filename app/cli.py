@@ -18,14 +18,12 @@ def _settings(ctx: click.Context, **overrides: Any):
     """Settings from the environment; `overrides` (command-line options) win when not None."""
     from pydantic import ValidationError
 
-    from app.config import Settings
+    from app.config import Settings, setting_error
 
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise click.ClickException(
-            f"Bad setting CITEWISE_{str(err['loc'][0]).upper()}: {err['msg']}.") from None
+    except ValidationError as exc:  # one line: the variable, the value, the allowed range
+        raise click.ClickException(setting_error(exc)) from None
 
 
 def _service(ctx: click.Context, **overrides: Any):
