@@ -27,7 +27,7 @@ from index.store import Index
 from index.sync import IngestSummary, sync
 from index.watch import StopEvent
 from ingest.chunking import ChunkerSettings
-from ingest.errors import CitewiseError, ConfigError
+from ingest.errors import CitewiseError, ConfigError, disk_full_guard
 
 
 def default_embedder(settings: Settings) -> Embedder:
@@ -52,7 +52,7 @@ class Citewise:
                progress: bool = False) -> IngestSummary:
         """Sync the index to the sources (or just `paths`); `IndexBusyError` if another
         ingest is writing it."""
-        with IndexLock(self.settings.index_dir):
+        with disk_full_guard(self.settings.index_dir), IndexLock(self.settings.index_dir):
             return self._sync(paths, rebuild, progress)
 
     def watch(self, on_sync: Callable[[IngestSummary], None], *,
@@ -79,7 +79,7 @@ class Citewise:
                 first = False
             on_sync(summary)
 
-        with IndexLock(self.settings.index_dir):
+        with disk_full_guard(self.settings.index_dir), IndexLock(self.settings.index_dir):
             follow(self.settings.sources_dir, run, debounce_ms=debounce_ms,
                    stop_event=stop_event, ignore=[self.settings.index_dir])
 

@@ -98,7 +98,11 @@ class Index:
     def rebuild_lexical(self) -> None:
         chunks = list(self.manifest.all_chunks())
         lexical = BM25Index.build([c.id for c in chunks], (c.embed_text() for c in chunks))
-        lexical.save(self.dir)
+        try:
+            lexical.save(self.dir)
+        except BaseException:  # say, a full disk: give back the space of the half-written one
+            shutil.rmtree(self.dir / (BM25Index.DIRNAME + ".tmp"), ignore_errors=True)
+            raise
         with self._lexical_lock:
             self._lexical, self._lexical_stamp = lexical, BM25Index.stamp(self.dir)
 

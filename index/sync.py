@@ -33,7 +33,7 @@ from index.store import Index
 from index.vectors import StoredChunk, text_hash
 from ingest.chunking import chunk_document, chunk_sentences
 from ingest.clean import clean, content_hash, repeated_lines
-from ingest.errors import LoadError, SourcesError
+from ingest.errors import LoadError, SourcesError, disk_full_guard
 from ingest.loaders import Block, is_supported, load, read_bytes
 from ingest.types import Chunk, SourceDoc
 
@@ -116,7 +116,17 @@ def doc_id_for(path: Path, sources_dir: Path) -> str:
 
 def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
          progress: bool = False, max_doc_chars: int | None = None) -> IngestSummary:
-    """Bring the index in line with the files; see the module docstring."""
+    """Bring the index in line with the files; see the module docstring. A full disk
+    (vectors, manifest or BM25) is `DiskFullError`: the order of writes above leaves an
+    index the next sync completes, so nothing indexed before is lost."""
+    shared = getattr(index.vectors, "shared", False)
+    where = f"{index.dir} (or the Chroma server's)" if shared else index.dir
+    with disk_full_guard(where):
+        return _sync(index, sources_dir, paths, progress, max_doc_chars)
+
+
+def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: bool,
+          max_doc_chars: int | None) -> IngestSummary:
     summary = IngestSummary()
     files = discover(sources_dir, paths, summary)
     manifest = index.manifest

@@ -12,8 +12,22 @@ prints it as is, without a traceback.
     ├── IndexMismatchError   the index was built with another embedding model or chunker
     ├── IndexBusyError       another ingest holds the index's writer lock (pid N)
     ├── StoreUnavailableError  the Chroma server (CITEWISE_CHROMA_URL) cannot be reached
+    ├── DiskFullError        the disk of the index (or model cache, or sources) is full
     └── GeneratorError       the language model cannot be loaded or its server does not answer
+
+`disk_full_guard` is the one place that recognises a full disk, however a library reports
+it (`is_disk_full`), and turns it into `DiskFullError`.
 """
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class CitewiseError(Exception):
@@ -50,3 +64,50 @@ class StoreUnavailableError(CitewiseError):
 
 class GeneratorError(CitewiseError):
     """The language model cannot be loaded or its server does not answer."""
+
+
+INGEST_AGAIN = "run `citewise ingest` again; nothing indexed before was lost"
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+# How a full disk reads once a library has wrapped the OSError: SQLite's SQLITE_FULL
+# (sqlite3.OperationalError, and Chroma's InternalError "... (code: 13) database or disk is
+# full"), and Rust's io::Error text for ENOSPC (28) and EDQUOT (122) from Chroma's HNSW files.
+_FULL_TEXTS = ("database or disk is full", "no space left on device", "disk quota exceeded",
+               "os error 28)", "os error 122)")
+
+
+class DiskFullError(CitewiseError):
+    """A write failed because the disk (or the user's quota) is full."""
+
+    def __init__(self, folder: Path | str, then: str = INGEST_AGAIN):
+        self.folder = folder
+        super().__init__(f"The disk holding {folder} is full: free space and {then}.")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True if `exc`, or an exception it was raised from, says the disk is full."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _FULL_ERRNOS:
+            return True
+        text = str(current).lower()
+        if any(t in text for t in _FULL_TEXTS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+@contextmanager
+def disk_full_guard(folder: Path | str, then: str = INGEST_AGAIN) -> Iterator[None]:
+    """Around writes to `folder`: a full disk becomes `DiskFullError` (one sentence saying
+    what to do); every other error passes unchanged."""
+    try:
+        yield
+    except CitewiseError:
+        raise
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        log.debug("disk full while writing %s", folder, exc_info=True)
+        raise DiskFullError(folder, then) from exc

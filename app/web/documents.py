@@ -24,7 +24,13 @@ from pathlib import Path
 
 from app.service import Citewise
 from index.sync import IngestSummary
-from ingest.errors import CitewiseError, IndexMissingError, SourcesError
+from ingest.errors import (
+    CitewiseError,
+    DiskFullError,
+    IndexMissingError,
+    SourcesError,
+    is_disk_full,
+)
 from ingest.loaders import SUPPORTED
 
 log = logging.getLogger(__name__)
@@ -117,7 +123,9 @@ def save_uploads(files: Sequence[str | Path], sources_dir: Path, max_bytes: int,
             os.replace(tmp, sources_dir / name)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            out.errors.append((name, f"cannot save it: {exc.strerror or exc}"))
+            why = (str(DiskFullError(sources_dir, "upload it again")) if is_disk_full(exc)
+                   else f"cannot save it: {exc.strerror or exc}")
+            out.errors.append((name, why))
             continue
         out.saved.append(name)
     return out
