@@ -81,6 +81,11 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, rebuild: 
     documents cost nothing, and a renamed or copied file reuses the vectors it has.
     Unreadable files are listed with the reason and skipped. One ingest at a time may
     write an index; a second one stops with the pid of the first.
+
+    Without PATHS the whole index is brought in line with what exists: a document whose
+    file is gone is removed wherever it was, and so is one from an earlier sources folder;
+    a file ingested by PATH from outside the sources folder stays while it exists (listed
+    as kept; --rebuild drops it). With PATHS only documents under them are looked at.
     """
     if watch and paths:
         raise click.UsageError("--watch follows the whole sources folder: drop the PATHS "
@@ -121,6 +126,10 @@ def _print_summary(s, as_json: bool) -> None:
                f"{len(s.unchanged)} unchanged, {len(s.failed)} failed; "
                f"{s.chunks_embedded} chunks embedded{reused}, {s.chunks_total} chunks in the "
                "index.")
+    for path, reason in s.removed_docs:
+        click.echo(f"  removed: {path}: {reason}")
+    for path, reason in s.kept_outside:
+        click.echo(f"  kept:    {path}: {reason}")
     for path, reason in s.failed:
         click.echo(f"  failed:  {path}: {reason}", err=True)
     for path, reason in s.skipped:

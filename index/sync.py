@@ -54,6 +54,8 @@ class IngestSummary:
     chunks_embedded: int = 0  # chunk texts sent to the embedder
     chunks_reused: int = 0  # chunks whose vector was copied from one already stored
     chunks_total: int = 0
+    removed_docs: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    kept_outside: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
 
     def to_json(self) -> dict:
         return {
@@ -61,6 +63,8 @@ class IngestSummary:
             "removed": len(self.removed), "unchanged": len(self.unchanged),
             "failed": [{"path": p, "reason": r} for p, r in self.failed],
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "removed_docs": [{"path": p, "reason": r} for p, r in self.removed_docs],
+            "kept_outside": [{"path": p, "reason": r} for p, r in self.kept_outside],
             "chunks_embedded": self.chunks_embedded, "chunks_total": self.chunks_total,
         }
 
@@ -169,17 +173,22 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
                 (summary.updated if doc.doc_id in known else summary.added).append(doc.doc_id)
             group = []
 
-    # Documents whose file is gone (only those this run was asked to look after): out of
-    # the manifest first, so a crash in between leaves orphan vectors, never a gap.
+    # Documents this run did not read and does not keep (`_fate`): out of the manifest
+    # first, so a crash in between leaves orphan vectors, never a gap.
     seen = {doc.doc_id for doc, _ in docs} | failed_ids
     for doc_id, record in known.items():
-        if doc_id in seen or not _in_scope(Path(record.path), sources_dir, paths):
+        fate = None if doc_id in seen else _fate(doc_id, record.path, sources_dir, paths)
+        if fate is None:
             continue
-        if not os.path.exists(record.path):
-            ids = manifest.chunk_ids(doc_id)
-            manifest.remove_doc(doc_id)
-            index.vectors.delete(ids)
-            summary.removed.append(doc_id)
+        remove, reason = fate
+        if not remove:
+            summary.kept_outside.append((record.path, reason))
+            continue
+        ids = manifest.chunk_ids(doc_id)
+        manifest.remove_doc(doc_id)
+        index.vectors.delete(ids)
+        summary.removed.append(doc_id)
+        summary.removed_docs.append((record.path, reason))
 
     # Vectors the manifest does not know: left by an interrupted run (or by the deletes just
     # above). They are removed last so that a run resuming after a crash could reuse them.
@@ -295,6 +304,31 @@ def _store(index: Index, chunks: list[Chunk], summary: IngestSummary, bar) -> No
 
 def _ids(stored: StoredChunk | None) -> frozenset[str]:
     return stored.ids if stored is not None else frozenset()
+
+
+def _fate(doc_id: str, path: str, sources_dir: Path,
+          paths: list[Path] | None) -> tuple[bool, str] | None:
+    """What a sync does with a document in the index that it did not read: None (leave
+    it alone), or (remove it?, why). A sync of PATHs looks after the documents under them
+    only: those whose file is gone are removed. A full sync brings the whole index in line
+    with what exists:
+    - a document whose file is gone is removed, wherever the file was;
+    - one from an earlier sources folder (its id is relative to the folder it came from)
+      whose file lies outside the current one is removed: the index follows the folder;
+    - one ingested by PATH from outside the sources folder (its id is its absolute path)
+      is kept while its file exists, since the user asked for it by name, and listed.
+    """
+    if paths and not _in_scope(Path(path), sources_dir, paths):
+        return None
+    if not os.path.exists(path):
+        return True, "its file no longer exists"
+    if paths or _in_scope(Path(path), sources_dir, None):
+        return None
+    if Path(doc_id).is_absolute():
+        return False, (f"ingested by path from outside the sources folder {sources_dir}: "
+                       "kept while the file exists (`citewise ingest --rebuild` drops it)")
+    return True, (f"outside the sources folder {sources_dir}: it came from an earlier "
+                  "sources folder (CITEWISE_SOURCES_DIR)")
 
 
 def _in_scope(path: Path, sources_dir: Path, paths: list[Path] | None) -> bool:
