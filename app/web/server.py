@@ -11,6 +11,12 @@
   beyond 127.0.0.1) and `..` in file requests, and sends a Content-Security-Policy that lets
   the page load and connect to its own origin only: a link or image pointing elsewhere
   cannot load even if some text were ever rendered as markup.
+- `BodyLimit` caps every request body: `MAX_BODY_BYTES` (1 MB) for every route but the
+  upload route, which may carry `UPLOAD_FILES` files of `CITEWISE_MAX_UPLOAD_MB` each
+  (Gradio checks each file against that limit too). A declared Content-Length above the
+  cap is refused with 413 before anything is read; a chunked body is counted as it comes
+  and refused once it passes the cap. Without it a 200 MB JSON POST to the queue was read
+  whole (the server grew from 660 MB to 1.1 GB) before Gradio refused it.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ HEADERS = [(b"content-security-policy", CSP.encode()),
            (b"referrer-policy", b"no-referrer"),
            (b"x-frame-options", b"SAMEORIGIN")]
 AUTH_MESSAGE = "citewise: log in with the name and password set in CITEWISE_AUTH_*."
+# A question, the documents to search and the answer settings are a few kB; a long chat's
+# state stays on the server (gr.State). 1 MB leaves room without letting a body pile up.
+MAX_BODY_BYTES = 1_000_000
+UPLOAD_FILES = 10  # files of CITEWISE_MAX_UPLOAD_MB each that one upload request may carry
 
 
 def refused(raw_path: str) -> bool:
@@ -79,6 +89,72 @@ class Guard:
         await self.app(scope, receive, send_with_headers)
 
 
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: refuses a request body over `max_bytes` (`upload_bytes` on a path
+    ending in /upload) with 413, by its Content-Length or, for a chunked body, by counting
+    the bytes as the app reads them."""
+
+    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES,
+                 upload_bytes: int | None = None):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes if upload_bytes is not None else max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = scope.get("path", "").rstrip("/").endswith("/upload")
+        limit = self.upload_bytes if upload else self.max_bytes
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _refuse(send, limit, upload)
+            return
+        received = 0
+        over = False
+        started = False
+
+        async def counted() -> dict:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over = True
+                    raise _TooLarge
+            return message
+
+        async def guarded_send(message: dict) -> None:
+            nonlocal started
+            if over:  # the app's answer to a body it could not finish reading
+                return
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded_send)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await _refuse(send, limit, upload)
+
+
+async def _refuse(send: Any, limit: int, upload: bool) -> None:
+    what = (f"an upload (up to {UPLOAD_FILES} files of CITEWISE_MAX_UPLOAD_MB each)"
+            if upload else "a request")
+    body = f"Request too large: {what} may be at most {limit / 1e6:g} MB.".encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close"), *HEADERS]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def auth_pair(settings: Settings) -> tuple[str, str] | None:
     user = settings.auth_username or ""
     password = settings.auth_password.get_secret_value() if settings.auth_password else ""
@@ -103,6 +179,8 @@ def launch_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for `gr.Blocks.launch` (the theme and CSS are added by `app.web.app`)."""
     from starlette.middleware import Middleware
 
+    max_file = int(settings.max_upload_mb * 1_000_000)
+    upload_bytes = UPLOAD_FILES * max_file + MAX_BODY_BYTES  # and the multipart framing
     return {
         "server_name": settings.host,
         "server_port": settings.port,
@@ -111,13 +189,14 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "auth_message": AUTH_MESSAGE,
         "allowed_paths": [],
         "blocked_paths": blocked_paths(settings),
-        "max_file_size": int(settings.max_upload_mb * 1_000_000),
+        "max_file_size": max_file,
         "ssr_mode": False,
         "pwa": False,
         "mcp_server": False,
         "enable_monitoring": False,
         "show_error": False,
         "inbrowser": False,
-        "app_kwargs": {"middleware": [Middleware(Guard)], "docs_url": None,
+        "app_kwargs": {"middleware": [Middleware(BodyLimit, upload_bytes=upload_bytes),
+                                      Middleware(Guard)], "docs_url": None,
                        "redoc_url": None, "openapi_url": None},
     }
