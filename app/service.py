@@ -14,6 +14,7 @@ show too: see `Index.lexical`.)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from app.conversation import Conversation, rewrite_query
 from app.llm.backends import Generator
 from index.embedder import Embedder, make_embedder
 from index.lock import IndexLock
-from index.store import Index
+from index.store import Index, build_progress
 from index.sync import IngestSummary, sync
 from index.watch import StopEvent
 from ingest.chunking import ChunkerSettings
@@ -144,7 +145,26 @@ class Citewise:
     def stream(self, question: str, k: int | None = None, doc_ids: list[str] | None = None,
                mode: str | None = None) -> Iterator[AnswerEvent]:
         """`Draft` pieces as the model writes them (generative mode only), then the
-        `Final` answer."""
+        `Final` answer; while the index is being built, its note says how far."""
+        for event in self._stream(question, k, doc_ids, mode):
+            if isinstance(event, Final) and (note := self.building_note()):
+                answer = event.answer
+                event = Final(replace(answer, note=" ".join(filter(None, (note,
+                                                                          answer.note)))))
+            yield event
+
+    def building_note(self) -> str:
+        """"The index is being built (N of M documents so far)..." while the first build
+        (or a --rebuild) runs, in this process or another; "" otherwise."""
+        building = build_progress(self.settings.index_dir)
+        if building is None:
+            return ""
+        done, total = building
+        return (f"The index is being built ({done} of {total} documents so far): this "
+                "answer comes from those only.")
+
+    def _stream(self, question: str, k: int | None, doc_ids: list[str] | None,
+                mode: str | None) -> Iterator[AnswerEvent]:
         question, k = question.strip(), k or self.settings.top_k
         settings = self.settings
         if self.mode(mode) == "extractive":

@@ -6,12 +6,16 @@ Layout of `index_dir`:
                       `chroma_url` points at a Chroma server, which then holds them
     bm25/             the bm25s index and the chunk ids it maps to
     ingest.lock       the writer lock and the pid of the ingest holding it (`index/lock.py`)
+    building.json     only while the first build (or a --rebuild) runs: how many of the
+                      documents found are indexed so far, for questions asked meanwhile
 
 The manifest and BM25 always stay in `index_dir`, on the machine that ingests and queries.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -23,6 +27,8 @@ from index.manifest import Manifest
 from index.vectors import ChromaVectors
 from ingest.chunking import ChunkerSettings
 from ingest.errors import IndexMissingError
+
+BUILDING = "building.json"
 
 
 class Index:
@@ -54,6 +60,12 @@ class Index:
                 f"No index at {index_dir}: run `citewise ingest` first.")
         index = cls(index_dir, embedder, chunker, chroma_url)
         if index.manifest.count_chunks() == 0:
+            index.close()
+            building = build_progress(index_dir)
+            if building is not None:
+                raise IndexMissingError(
+                    f"The index is being built ({building[0]} of {building[1]} documents "
+                    "so far, none ready yet): ask again in a moment.")
             raise IndexMissingError(
                 f"The index at {index_dir} is empty: add documents to the sources folder "
                 "and run `citewise ingest`.")
@@ -111,3 +123,32 @@ class Index:
 
     def close(self) -> None:
         self.manifest.close()
+
+
+def write_build_progress(index_dir: Path, done: int, total: int) -> None:
+    """Record that the index is being built: `done` of `total` documents indexed so far."""
+    tmp = index_dir / (BUILDING + ".tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), "done": done, "total": total}))
+    os.replace(tmp, index_dir / BUILDING)
+
+
+def clear_build_progress(index_dir: Path) -> None:
+    (index_dir / BUILDING).unlink(missing_ok=True)
+    (index_dir / (BUILDING + ".tmp")).unlink(missing_ok=True)
+
+
+def build_progress(index_dir: Path) -> tuple[int, int] | None:
+    """(documents indexed so far, documents found) while an ingest builds the index; None
+    when none does (a record left by a killed ingest, whose process is gone, counts not)."""
+    try:
+        state = json.loads((index_dir / BUILDING).read_text())
+        pid, done, total = int(state["pid"]), int(state["done"]), int(state["total"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, another user's
+        pass
+    return done, total

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.lexical import BM25Index
-from index.store import Index
+from index.store import Index, clear_build_progress, write_build_progress
 from index.vectors import StoredChunk, text_hash
 from ingest.chunking import chunk_document, chunk_sentences
 from ingest.clean import clean, content_hash, repeated_lines
@@ -126,7 +126,10 @@ def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
     shared = getattr(index.vectors, "shared", False)
     where = f"{index.dir} (or the Chroma server's)" if shared else index.dir
     with disk_full_guard(where):
-        return _sync(index, sources_dir, paths, progress, max_doc_chars)
+        try:
+            return _sync(index, sources_dir, paths, progress, max_doc_chars)
+        finally:
+            clear_build_progress(index.dir)
 
 
 def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: bool,
@@ -135,6 +138,12 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
     files = discover(sources_dir, paths, summary)
     manifest = index.manifest
     known = manifest.docs()
+    # The first build (or one after --rebuild): a question asked meanwhile is told how far
+    # it got (`Index.open_existing`, `Citewise.stream`). An update is not: every document
+    # indexed before stays answerable until its new version switches in.
+    building = not known
+    if building:
+        write_build_progress(index.dir, 0, len(files))
     docs, failed_ids = _read(files, sources_dir, summary, progress, max_doc_chars)
     # "running" until this sync ends: whoever finds it so knows the last one was cut short.
     interrupted = manifest.get_meta(SYNC_STATE) != "done"
@@ -171,6 +180,8 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
                 if stale:
                     index.vectors.delete(sorted(stale))
                 (summary.updated if doc.doc_id in known else summary.added).append(doc.doc_id)
+            if building:
+                write_build_progress(index.dir, len(summary.added), len(files))
             group = []
 
     # Documents this run did not read and does not keep (`_fate`): out of the manifest
