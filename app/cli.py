@@ -191,7 +191,7 @@ def chat(ctx: click.Context, k: int | None, mode: str | None, chroma_url: str | 
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo("Ask a question about your documents (empty line or Ctrl-D to quit).")
-        service.index  # noqa: B018  fail now, not after the first question, if no index
+        service.load_index()  # fail now, not after the first question, if no index
     while True:
         try:
             line = input("\n> ") if interactive else sys.stdin.readline()

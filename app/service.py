@@ -24,6 +24,7 @@ from app.conversation import Conversation, rewrite_query
 from app.llm.backends import Generator
 from index.embedder import Embedder, make_embedder
 from index.lock import IndexLock
+from index.manifest import DocRecord
 from index.store import Index, build_progress
 from index.sync import IngestSummary, sync
 from index.watch import StopEvent
@@ -94,7 +95,8 @@ class Citewise:
                       rechunk=True)
         try:
             summary = sync(index, settings.sources_dir, paths, progress=progress,
-                           max_doc_chars=int(settings.max_doc_mb * 1_000_000))
+                           max_doc_chars=int(settings.max_doc_mb * 1_000_000),
+                           max_doc_seconds=settings.max_doc_seconds)
         finally:
             index.close()
         reader = self.__dict__.get("index")
@@ -111,6 +113,19 @@ class Citewise:
     def index(self) -> Index:
         return Index.open_existing(self.settings.index_dir, self.embedder, self._chunker(),
                                    self.settings.chroma_url)
+
+    def documents(self) -> list[DocRecord]:
+        """Every indexed document; `IndexMissingError` before the first ingest."""
+        return list(self.index.manifest.docs().values())
+
+    def document_text(self, doc_id: str) -> str | None:
+        """A document's cleaned text (what citations point into), or None if unknown."""
+        return self.index.manifest.doc_text(doc_id)
+
+    def load_index(self) -> None:
+        """Open the index and load its BM25 part now rather than on the first question;
+        `IndexMissingError` before the first ingest."""
+        self.index.lexical  # noqa: B018
 
     @cached_property
     def generator(self) -> Generator | None:

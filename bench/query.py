@@ -82,7 +82,7 @@ class FakeBuildEmbedder:
         return vec
 
     def embed_documents(self, texts, progress=None) -> np.ndarray:
-        from index.lexical import tokenize
+        from ingest.text import search_words as tokenize
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):

@@ -87,12 +87,11 @@ Latency
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ingest.text import content_words, normalise
+from ingest.text import citation_numbers, content_words, normalise
 
 BOUNDARY_SHARE = 0.6
 KEY_POINT_SHARE = 0.8
@@ -275,22 +274,6 @@ def citation_precision(sentences: Sequence[CitedSentence], supports: SupportFn) 
             needed = joint and not _supported(supports, s.text, cites[:i] + cites[i + 1 :])
             precise += alone or needed
     return precise / total if total else None
-
-
-_MARKER_RE = re.compile(r"\[(\d+(?:\s*[,;\-]\s*\d+)*)\]")
-
-
-def citation_numbers(answer_text: str) -> list[int]:
-    """Every citation number in ``[n]``, ``[n, m]`` and ``[n-m]`` markers, in order."""
-    out: list[int] = []
-    for m in _MARKER_RE.finditer(normalise(answer_text)):
-        for part in re.split(r"\s*[,;]\s*", m.group(1)):
-            if "-" in part:
-                lo, hi = (int(x) for x in part.split("-"))
-                out.extend(range(lo, hi + 1) if lo <= hi else [lo, hi])
-            else:
-                out.append(int(part))
-    return out
 
 
 def dangling_citations(answer_text: str, n_citations: int) -> int:

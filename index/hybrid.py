@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from index.embedder import Embedder
-from index.lexical import BM25Index, tokenize
+from index.lexical import BM25Index
 from index.terms import TERM_WEIGHT, QuestionTerms
 from index.vectors import VectorStore, sentence_ids_of
+from ingest.text import search_words as tokenize
 from ingest.types import Chunk
 
 RESTATEMENT_PENALTY = 0.4

@@ -1,31 +1,21 @@
 """The lexical index: BM25 (bm25s) over the same chunks, persisted beside Chroma.
 
-Text is lower-cased and split into word tokens; English stop words are dropped and a light
-suffix stemmer folds plurals and -ing/-ed forms. The heading path is indexed with the chunk
-text, as it is for the embedder. The index is rebuilt from the manifest after each ingest.
+Text is split into words by the one tokeniser of the code base (`ingest.text.search_words`:
+normalised, stop words dropped, footnote digits removed, a light suffix stemmer). The heading
+path is indexed with the chunk text, as it is for the embedder. The index is rebuilt from
+the manifest after each ingest.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-STOP_WORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further
-had has have having he her here hers herself him himself his how i if in into is it its
-itself just me more most my myself no nor not of off on once only or other our ours
-ourselves out over own same she should so some such than that the their theirs them
-themselves then there these they this those through to too under until up very was we were
-what when where which while who whom why will with would you your yours yourself
-yourselves also may might must shall whose within without upon via per
-""".split())
+from ingest.text import search_words
 
 # numpy reads a saved array's header with `ast.literal_eval`. In CPython 3.11 the AST
 # builder keeps its recursion depth per interpreter, not per thread: when a garbage
@@ -34,31 +24,9 @@ yourselves also may might must shall whose within without upon via per
 # the UI re-ingests did hit it. Loads therefore take turns.
 _LOAD_LOCK = threading.Lock()
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
-
-
-def stem(word: str) -> str:
-    """A deliberately light stemmer: plural and verb endings, then a final "e", so that
-    cause / causes / caused and syndrome / syndromes meet."""
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("es", ""), ("s", ""), ("ing", ""),
-                         ("ed", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            if suffix == "s" and word.endswith(("ss", "us", "is")):
-                return word
-            word = word[: len(word) - len(suffix)] + repl
-            break
-    if word.endswith("e") and len(word) > 4:
-        word = word[:-1]
-    return word
-
-
-# Words repeat (a corpus of millions of tokens has ~100k distinct words), so each is
-# stemmed once: tokenizing a question's ~200 candidate sentences took a sixth of a search.
-_stem = lru_cache(maxsize=1 << 18)(stem)
-
-
-def tokenize(text: str) -> list[str]:
-    return [_stem(t) for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
+# The tokeniser is the one every room uses (`ingest.text.search_words`). A saved index
+# records its version: an index saved with another one is rebuilt by the next sync.
+TOKENIZER_VERSION = "search_words-1"
 
 
 class BM25Index:
@@ -80,7 +48,7 @@ class BM25Index:
         # One string object per distinct token: a corpus has millions of tokens but few
         # distinct ones (a 50 MB document: 0.4 GB less at the peak of an ingest).
         shared: dict[str, str] = {}
-        corpus = [[shared.setdefault(w, w) for w in tokenize(t)] or ["_empty_"] for t in texts]
+        corpus = [[shared.setdefault(w, w) for w in search_words(t)] or ["_empty_"] for t in texts]
         retriever = bm25s.BM25()
         retriever.index(corpus, show_progress=False)
         return cls(list(ids), retriever)
@@ -96,6 +64,7 @@ class BM25Index:
         tmp.mkdir(parents=True)
         if self._retriever is not None:
             self._retriever.save(str(tmp), show_progress=False)
+        (tmp / "tokenizer.txt").write_text(TOKENIZER_VERSION)
         (tmp / "ids.json").write_text(json.dumps(self.ids))
         # Swap in the new folder as a whole so a reader never sees half an index. A crash
         # between the two renames leaves no `bm25/`: the next sync finds its ids missing
@@ -116,8 +85,15 @@ class BM25Index:
 
     @classmethod
     def stored_ids(cls, index_dir: Path) -> list[str] | None:
-        """The chunk ids of the saved index (None if there is none), without loading it."""
+        """The chunk ids of the saved index, without loading it; None if there is none, or
+        it was made with another tokeniser (so that the next sync rebuilds it)."""
         ids_file = index_dir / cls.DIRNAME / "ids.json"
+        try:
+            version = (index_dir / cls.DIRNAME / "tokenizer.txt").read_text()
+        except OSError:
+            return None
+        if version != TOKENIZER_VERSION:
+            return None
         try:
             return list(json.loads(ids_file.read_text()))
         except (OSError, ValueError):
@@ -140,7 +116,7 @@ class BM25Index:
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         if self._retriever is None:
             return []
-        tokens = [t for t in tokenize(query) if t in self._vocab]
+        tokens = [t for t in search_words(query) if t in self._vocab]
         if not tokens:
             return []
         scores = np.asarray(self._retriever.get_scores(tokens))

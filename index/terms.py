@@ -1,7 +1,8 @@
 """Question terms in candidate sentences: which of the question's words a sentence holds,
 weighted by how rare each is among the candidates ("thymoma" in one sentence of twenty
 weighs more than "neuropathy" in most of them). Words as the lexical index sees them
-(`index.lexical.tokenize`: lower-cased, stop words dropped, lightly stemmed).
+(`ingest.text.search_words`: normalised, stop and negation words dropped, lightly
+stemmed).
 
 Abbreviations defined in the candidates ("Lambert-Eaton myasthenic syndrome (LEMS)", found
 as at ingest by `ingest.abbreviations`) stand for their long form, in the
@@ -15,8 +16,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from index.lexical import tokenize
 from ingest.abbreviations import definitions
+from ingest.text import search_words as tokenize
 
 TERM_WEIGHT = 0.2  # of a sentence's question-term share, added to its score when ranking
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from index.lexical import tokenize
+from ingest.text import search_words as tokenize
 
 
 class HashingEmbedder:

@@ -9,7 +9,7 @@ from app.answer.extractive import select
 from app.answer.types import ABSTAIN_TEXT
 from app.service import Citewise
 from index.hybrid import Hit, restatement
-from index.lexical import tokenize
+from ingest.text import search_words as tokenize
 from ingest.types import Chunk
 
 CHUNK = Chunk("c1", "doc.txt", "Title", ("Title",), 0, 10, "x" * 10)
@@ -164,7 +164,8 @@ def test_a_list_whose_lead_in_matches_comes_whole() -> None:
 
 
 def test_asked_quantities_and_what_states_them() -> None:
-    from app.answer.quantities import asked_quantities, states, strip_references
+    from app.answer.quantities import asked_quantities, states
+    from ingest.text import strip_citation_markers as strip_references
 
     assert asked_quantities("What dose of IVIG is given, and for how many days?") == \
         ["dose", "count"]
@@ -238,7 +239,7 @@ def test_abbreviations_stand_for_their_long_form() -> None:
              "It is common in this region (NYC)."]
     abbrev = abbreviations(texts)
     assert abbrev["lem"] == {"lambert", "eaton", "myasthenic", "syndrom"}
-    assert abbrev["vgcc"] == {"voltag", "gat", "calcium", "channel"}
+    assert abbrev["vgcc"] == {"voltag", "gated", "calcium", "channel"}
     assert set(abbrev) == {"lem", "vgcc"}  # initials must spell the abbreviation
     question = QuestionTerms.of("Which antibodies cause Lambert-Eaton myasthenic syndrome?",
                                 texts)

@@ -12,9 +12,10 @@ import pytest
 from app.config import Settings
 from app.service import Citewise
 from index.hybrid import rrf
-from index.lexical import BM25Index, stem, tokenize
+from index.lexical import BM25Index
 from index.store import Index
 from ingest.errors import IndexMismatchError, IndexMissingError, SourcesError
+from ingest.text import search_words, stem
 from tests.fakes import HashingEmbedder
 
 # -- fusion and lexical -------------------------------------------------------------------
@@ -45,7 +46,7 @@ def test_stem_and_tokenize() -> None:
     assert stem("syndromes") == stem("syndrome") == "syndrom"
     assert stem("causes") == stem("caused") == stem("cause")
     assert stem("diagnosis") == "diagnosis"
-    assert tokenize("The Causes of weakness") == ["caus", "weakness"]
+    assert search_words("The Causes of weakness") == ["caus", "weakness"]
 
 
 def test_bm25_ranks_matching_chunk_first(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Settings
 from app.answer.types import Draft, Final
+from app.config import Settings
 from app.llm import model_file
 from app.service import Citewise
 

@@ -11,7 +11,6 @@ from eval.metrics import (
     AbstentionRecord,
     CitedSentence,
     abstention_metrics,
-    citation_numbers,
     citation_precision,
     citation_recall,
     dangling_citations,
@@ -27,98 +26,10 @@ from eval.metrics import (
     recall_at_k,
 )
 from ingest.text import (
-    content_words,
+    citation_numbers,
     normalise,
-    numbers,
-    split_sentences,
-    stem,
-    strip_citation_markers,
     ungrounded_numbers,
 )
-
-# ----------------------------------------------------------------------------- ingest.text
-
-
-def test_normalise_quotes_dashes_whitespace() -> None:
-    s = "\u201cLambert\u2013Eaton\u201d  \n\t syndrome\u2019s  RISK"
-    assert normalise(s) == '"lambert-eaton" syndrome\'s risk'
-
-
-def test_content_words_tokens_stop_words_and_stems() -> None:
-    words = content_words("The prevalence of LEMS in small-cell lung cancer is 1.6% or 50 %.")
-    assert words == ["prevalenc", "lem", "small", "cell", "lung", "cancer", "1.6%", "50%"]
-    # footnote digit glued to a word is dropped; negations are kept
-    assert content_words("It does not follow a diagnosis1.") == ["not", "follow", "diagnosis"]
-    assert content_words("They don't respond") == ["not", "respond"]
-
-
-@pytest.mark.parametrize(
-    ("word", "expected"),
-    [
-        ("therapies", "therapy"),
-        ("reflexes", "reflex"),
-        ("patients", "patient"),
-        ("diagnosis", "diagnosis"),
-        ("virus", "virus"),
-        ("loss", "loss"),
-        ("classes", "class"),
-        ("developing", "develop"),
-        ("rapidly", "rapid"),
-        ("cause", "caus"),
-        ("caused", "caus"),
-        ("causes", "caus"),
-        ("causing", "caus"),
-        ("lung", "lung"),
-    ],
-)
-def test_stem(word: str, expected: str) -> None:
-    assert stem(word) == expected
-
-
-def test_numbers_units_percent_and_footnotes() -> None:
-    text = (
-        "The prevalence is 1% to 1.6% and 50 % had it within 2 years (a 2-year window); "
-        "dose 5mg/kg, 1,000 cases, 50 percent. See diagnosis1. and neuropathy2. CD4 B12 [2] [1, 3]"
-    )
-    assert numbers(text) == {"1%", "1.6%", "50%", "2 year", "5 mg/kg", "1000"}
-    assert numbers("no numbers here") == set()
-
-
-def test_strip_citation_markers() -> None:
-    assert strip_citation_markers("seen in myasthenia gravis 1.") == "seen in myasthenia gravis."
-    assert strip_citation_markers("Small-cell lung cancer 6, 2") == "Small-cell lung cancer"
-    assert (
-        strip_citation_markers("relative to cancer diagnosis1.") == "relative to cancer diagnosis."
-    )
-    assert strip_citation_markers("It is rare [2].") == "It is rare."
-    assert strip_citation_markers("It is rare [1, 3].") == "It is rare."
-
-
-def _sentences(text: str) -> list[str]:
-    return [text[a:b] for a, b in split_sentences(text)]
-
-
-def test_split_sentences_abbreviations_decimals_and_lines() -> None:
-    text = (
-        "Dr. Smith saw 1.6% of cases, e.g. in SCLC vs. NSCLC. It is rare (i.e. under 2%). "
-        "Next one!\n  \u2022 Bullet line without a stop\nHeading\n\nLast sentence? Yes."
-    )
-    assert _sentences(text) == [
-        "Dr. Smith saw 1.6% of cases, e.g. in SCLC vs. NSCLC.",
-        "It is rare (i.e. under 2%).",
-        "Next one!",
-        "Bullet line without a stop",
-        "Heading",
-        "Last sentence?",
-        "Yes.",
-    ]
-
-
-def test_split_sentences_spans_index_the_text() -> None:
-    text = "  First one. Second one.\nThird"
-    spans = split_sentences(text)
-    assert spans == [(2, 12), (13, 24), (25, 30)]
-
 
 # ----------------------------------------------------------------------------- quote_in
 

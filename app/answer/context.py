@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
+from app.answer.evidence import Candidate
 from index.terms import QuestionTerms
 from ingest.sentences import split_sentences
-
-if TYPE_CHECKING:
-    from app.answer.extractive import Candidate
 
 Key = tuple[str, int]  # (document, offset in its cleaned text)
 

@@ -7,12 +7,14 @@ is also answered by words such as "rare"; "how long" / "within what time" by a d
 "how many" by a count; "which gene" / "what mutation" by a sentence that names one. A
 sentence on the right topic that states some other kind of figure, or none, does not
 answer the question. Reference numbers ("... muscle weakness 3", "diagnosis1.") are not
-figures.
+figures (`ingest.text.strip_citation_markers`).
 """
 
 from __future__ import annotations
 
 import re
+
+from ingest.text import strip_citation_markers
 
 _NUM = r"\d+(?:[.,·]\d+)?"
 _SHARE = (_NUM + r"\s?(?:%|percent\b|per ?cent\b)|\b(?:half|a third|a quarter|one in \w+|"
@@ -50,16 +52,6 @@ QUANTITY_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
               re.compile(r"\b(?:" + _NUM + r"|" + _NUMBER_WORDS + r")\b", re.IGNORECASE)),
 }
 
-_REFERENCE = re.compile(r"(?:(?<=[a-z])\d{1,2}(?=[.,;:]?(?:\s|$))|"
-                        r"\s\d{1,2}(?:,\s?\d{1,2})*\.?\s*$)")
-
-
-def strip_references(sentence: str) -> str:
-    """`sentence` without reference numbers: digits glued to a word ("diagnosis1.") and a
-    trailing list of them ("... weakness 3", "... cancer 6, 2")."""
-    return _REFERENCE.sub("", sentence)
-
-
 def asked_quantities(question: str) -> list[str]:
     """The kinds of quantity `question` asks for (see `QUANTITY_KINDS`), in a fixed order."""
     return [kind for kind, (asks, _) in QUANTITY_KINDS.items() if asks.search(question)]
@@ -73,7 +65,7 @@ def asked_words(question: str) -> str:
 
 def states(sentence: str, kind: str) -> bool:
     """Whether `sentence` states a quantity of `kind`."""
-    return bool(QUANTITY_KINDS[kind][1].search(strip_references(sentence)))
+    return bool(QUANTITY_KINDS[kind][1].search(strip_citation_markers(sentence)))
 
 
 # The older, general check, for quantity questions of no kind above ("how much"): does some

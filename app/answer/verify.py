@@ -28,7 +28,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-_MARKERS = re.compile(r"\s*\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
+from ingest.text import CITATION_MARKER, citation_numbers, split_sentences
+
 _REFUSAL = re.compile(
     r"(?:the )?(?:sources?|documents?|texts?) (?:do not|don't|does not|doesn't|did not) "
     r"(?:cover|answer|address|contain the answer to) (?:this|that|it|the question)\b",
@@ -51,17 +52,14 @@ def is_refusal(text: str) -> bool:
 
 def split_claims(draft: str, n_evidence: int) -> list[tuple[str, tuple[int, ...]]]:
     """(sentence without markers, valid cited numbers) for each sentence of the draft."""
-    from ingest.text import split_sentences
-
     out = []
     for start, end in split_sentences(draft):
         raw = draft[start:end].strip()
         cited: list[int] = []
-        for group in _MARKERS.findall(raw):
-            for n in map(int, re.findall(r"\d+", group)):
-                if 1 <= n <= n_evidence and n not in cited:
-                    cited.append(n)
-        text = " ".join(_MARKERS.sub("", raw).split())
+        for n in citation_numbers(raw):
+            if 1 <= n <= n_evidence and n not in cited:
+                cited.append(n)
+        text = " ".join(CITATION_MARKER.sub("", raw).split())
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
         if (text or cited) and not is_refusal(text):  # a closing "The sources don't ..."
             out.append((text, tuple(cited)))

@@ -252,7 +252,7 @@ def warm_up(service: Citewise, model: bool = True) -> None:
     generative by default."""
     service.embedder.embed_query("warm up")
     try:
-        service.index.lexical  # noqa: B018
+        service.load_index()
     except CitewiseError as exc:
         log.warning("%s Upload documents in the Documents tab, or run `citewise ingest`.", exc)
     if model:

@@ -150,17 +150,17 @@ class Documents:
     def rows(self) -> list[DocumentRow]:
         """Every indexed document, by title; [] before the first ingest."""
         try:
-            docs = self.service.index.manifest.docs()
+            docs = self.service.documents()
         except IndexMissingError:
             return []
         rows = [DocumentRow(d.doc_id, d.title, d.doc_id, d.n_chunks, d.ingested_at)
-                for d in docs.values()]
+                for d in docs]
         return sorted(rows, key=lambda r: (r.title.lower(), r.doc_id))
 
     def text(self, doc_id: str) -> str | None:
         """A document's cleaned text (what citations point into), or None if unknown."""
         try:
-            return self.service.index.manifest.doc_text(doc_id)
+            return self.service.document_text(doc_id)
         except IndexMissingError:
             return None
 
