@@ -55,6 +55,10 @@ class Settings(BaseSettings):
                               description="Largest document to ingest, in MB (millions of "
                                           "characters) of text; larger ones are listed "
                                           "as failed with the reason.")
+    max_doc_seconds: float = Field(60.0, gt=0, le=86400,
+                                   description="Longest time to read one document, in "
+                                               "seconds; one that takes longer is listed as "
+                                               "failed with the reason.")
     max_answer_sentences: int = Field(4, ge=1, le=5,
                                       description="Most sentences in an extractive answer.")
 

@@ -34,8 +34,9 @@ from index.vectors import StoredChunk, text_hash
 from ingest.chunking import chunk_document, chunk_sentences
 from ingest.clean import clean, content_hash, repeated_lines
 from ingest.errors import LoadError, SourcesError, disk_full_guard
-from ingest.loaders import Block, is_supported, load, read_bytes
+from ingest.loaders import Block, is_supported, read_bytes
 from ingest.types import Chunk, SourceDoc
+from ingest.worker import DEFAULT_SECONDS, Worker
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,8 @@ def doc_id_for(path: Path, sources_dir: Path) -> str:
 
 
 def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
-         progress: bool = False, max_doc_chars: int | None = None) -> IngestSummary:
+         progress: bool = False, max_doc_chars: int | None = None,
+         max_doc_seconds: float | None = DEFAULT_SECONDS) -> IngestSummary:
     """Bring the index in line with the files; see the module docstring. A full disk
     (vectors, manifest or BM25) is `DiskFullError`: the order of writes above leaves an
     index the next sync completes, so nothing indexed before is lost."""
@@ -127,13 +129,13 @@ def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
     where = f"{index.dir} (or the Chroma server's)" if shared else index.dir
     with disk_full_guard(where):
         try:
-            return _sync(index, sources_dir, paths, progress, max_doc_chars)
+            return _sync(index, sources_dir, paths, progress, max_doc_chars, max_doc_seconds)
         finally:
             clear_build_progress(index.dir)
 
 
 def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: bool,
-          max_doc_chars: int | None) -> IngestSummary:
+          max_doc_chars: int | None, max_doc_seconds: float | None) -> IngestSummary:
     summary = IngestSummary()
     files = discover(sources_dir, paths, summary)
     manifest = index.manifest
@@ -144,7 +146,8 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
     building = not known
     if building:
         write_build_progress(index.dir, 0, len(files))
-    docs, failed_ids = _read(files, sources_dir, summary, progress, max_doc_chars)
+    docs, failed_ids = _read(files, sources_dir, summary, progress, max_doc_chars,
+                             max_doc_seconds)
     # "running" until this sync ends: whoever finds it so knows the last one was cut short.
     interrupted = manifest.get_meta(SYNC_STATE) != "done"
     manifest.set_meta(SYNC_STATE, "running")
@@ -224,18 +227,36 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
 
 
 def _read(files: list[Path], sources_dir: Path, summary: IngestSummary, progress: bool,
-          max_doc_chars: int | None) -> tuple[list[tuple[SourceDoc, str]], set[str]]:
+          max_doc_chars: int | None, max_doc_seconds: float | None
+          ) -> tuple[list[tuple[SourceDoc, str]], set[str]]:
     """Load and clean every file: (document, cleaned-text hash) pairs, and the ids of the
-    files that failed (they keep what was indexed before)."""
+    files that failed (they keep what was indexed before). Files are read here and loaded
+    in a child process, `max_doc_seconds` each at most (ingest/worker.py)."""
     loaded: dict[str, tuple[Path, str, list[Block]]] = {}
     failed_ids: set[str] = set()
-    for path in _bar(files, progress, "reading"):
-        doc_id = doc_id_for(path, sources_dir)
-        try:
-            loaded[doc_id] = (path, *_load_one(path, max_doc_chars))
-        except LoadError as exc:
-            summary.failed.append((str(path), str(exc)))
-            failed_ids.add(doc_id)
+
+    def fail(path: Path, doc_id: str, reason: str) -> None:
+        summary.failed.append((str(path), reason))
+        failed_ids.add(doc_id)
+
+    def jobs():
+        for path in _bar(files, progress, "reading"):
+            doc_id = doc_id_for(path, sources_dir)
+            try:
+                raw_hash, data = _load_one(path, max_doc_chars)
+            except LoadError as exc:
+                fail(path, doc_id, str(exc))
+                continue
+            yield (path, doc_id, raw_hash), (path.name, data, max_doc_chars)
+
+    with Worker(max_doc_seconds) as worker:
+        for (path, doc_id, raw_hash), out in worker.run(jobs()):
+            if isinstance(out, LoadError):
+                fail(path, doc_id, str(out))
+            elif out[1] is None:
+                fail(path, doc_id, _too_large(out[0], max_doc_chars or 0, "text"))
+            else:
+                loaded[doc_id] = (path, raw_hash, [Block(*b) for b in out[1]])
 
     repeated = repeated_lines(blocks for _, _, blocks in loaded.values())
     docs: list[tuple[SourceDoc, str]] = []
@@ -249,8 +270,9 @@ def _read(files: list[Path], sources_dir: Path, summary: IngestSummary, progress
     return docs, failed_ids
 
 
-def _load_one(path: Path, max_doc_chars: int | None) -> tuple[str, list[Block]]:
-    """(raw content hash, blocks) of one file, or `LoadError` with the reason."""
+def _load_one(path: Path, max_doc_chars: int | None) -> tuple[str, bytes]:
+    """(raw content hash, content) of one file, or `LoadError` with the reason. Its text
+    is measured against `max_doc_chars` once loaded (`ingest.worker.load_job`)."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -258,11 +280,7 @@ def _load_one(path: Path, max_doc_chars: int | None) -> tuple[str, list[Block]]:
     if max_doc_chars is not None and size > 4 * max_doc_chars:  # not even worth reading
         raise LoadError(_too_large(size, max_doc_chars, "file"))
     data = read_bytes(path)
-    blocks = load(path, data)
-    chars = sum(len(b.text) for b in blocks)
-    if max_doc_chars is not None and chars > max_doc_chars:
-        raise LoadError(_too_large(chars, max_doc_chars, "text"))
-    return content_hash(data), blocks
+    return content_hash(data), data
 
 
 def _too_large(size: int, limit: int, what: str) -> str:

@@ -1,7 +1,8 @@
 """Read source files into blocks of text: one block per paragraph, heading or list item.
 
 Each loader returns `Block`s; cleaning and chunking work on blocks, whatever the format.
-Formats: .txt, .md/.markdown, .html/.htm, .pdf. Anything else is skipped with a reason.
+Formats: .txt, .md/.markdown (ingest/markdown_text.py), .html/.htm (ingest/html_text.py),
+.pdf. Anything else is skipped with a reason.
 A file that cannot be read raises `LoadError` with the reason; the caller goes on.
 """
 
@@ -87,87 +88,41 @@ def decode(data: bytes) -> str:
 _BULLET = re.compile(r"^\s*(?:[•◦▪‣∙·*\-–]|\d+[.)])\s+")
 
 
-def _line_block(line: str) -> Block:
+def line_block(line: str) -> Block:
     if _BULLET.match(line):
         return Block(_BULLET.sub("", line).strip(), "item")
     return Block(line.strip(), "para")
 
 
 def _load_text(text: str) -> list[Block]:
-    return [_line_block(line) for line in text.splitlines() if line.strip()]
-
-
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(.+?)\1")
+    return [line_block(line) for line in text.splitlines() if line.strip()]
 
 
 def _load_markdown(text: str) -> list[Block]:
-    blocks: list[Block] = []
-    in_code = False
-    para: list[str] = []
+    from ingest.markdown_text import blocks
 
-    def flush() -> None:
-        if para:
-            blocks.append(_line_block(" ".join(para)))
-            para.clear()
-
-    for line in text.splitlines():
-        if line.strip().startswith("```"):
-            flush()
-            in_code = not in_code
-            continue
-        if in_code or not line.strip() or line.strip() in {"---", "***"}:
-            flush()
-            continue
-        line = _MD_IMAGE.sub(r"\1", line)
-        line = _MD_LINK.sub(r"\1", line)
-        line = _MD_EMPHASIS.sub(r"\2", line)
-        heading = _MD_HEADING.match(line)
-        if heading:
-            flush()
-            blocks.append(Block(heading.group(2), "heading", len(heading.group(1))))
-        elif _BULLET.match(line):
-            flush()
-            blocks.append(_line_block(line))
-        else:
-            para.append(line.strip())  # a hard-wrapped paragraph is one block
-    flush()
-    return [b for b in blocks if b.text]
-
-
-_HTML_DROP = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form",
-              "iframe", "svg", "template", "button", "select"]
-_HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "dd", "dt", "blockquote",
-                "pre", "td", "th", "figcaption", "div", "section", "article", "main"]
+    return blocks(text)
 
 
 def _load_html(text: str) -> list[Block]:
-    from bs4 import BeautifulSoup
+    return html_blocks(text)
 
-    soup = BeautifulSoup(text, "html.parser")
-    for tag in soup(_HTML_DROP):
-        tag.decompose()
+
+def html_blocks(text: str, with_title: bool = True) -> list[Block]:
+    """Blocks of an HTML page (see ingest/html_text.py); the page's title becomes its first
+    heading when no heading leads the page."""
+    from ingest.html_text import extract
+
+    title, found = extract(text)
     blocks: list[Block] = []
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    body = soup.body or soup
-    for el in body.find_all(_HTML_BLOCKS):
-        # Each block contributes its own text, not that of the blocks nested in it, so
-        # nothing is read twice and nothing is lost.
-        words = " ".join(t.strip() for t in el.find_all(string=True, recursive=True)
-                         if t.find_parent(_HTML_BLOCKS) is el and t.strip())
-        words = re.sub(r"\s+", " ", words).strip()
-        if not words:
-            continue
-        name = el.name
+    for name, words in found:
         if name in {"h1", "h2", "h3", "h4", "h5", "h6"}:
             blocks.append(Block(words, "heading", int(name[1])))
         elif name == "li":
             blocks.append(Block(words, "item"))
         else:
             blocks.append(Block(words, "para"))
-    if title and not any(b.kind == "heading" for b in blocks[:1]):
+    if with_title and title and not any(b.kind == "heading" for b in blocks[:1]):
         blocks.insert(0, Block(title, "heading", 1))
     return blocks
 
@@ -200,19 +155,19 @@ def _pdf_paragraphs(page: str) -> list[Block]:
         line = raw.strip()
         if not line:
             if current:
-                blocks.append(_line_block(current))
+                blocks.append(line_block(current))
             current = ""
             continue
         if _BULLET.match(line) and current:
-            blocks.append(_line_block(current))
+            blocks.append(line_block(current))
             current = line
         elif current and not current.endswith((".", "?", "!", ":")):
             current = current[:-1] if current.endswith("-") else current + " "
             current += line
         else:
             if current:
-                blocks.append(_line_block(current))
+                blocks.append(line_block(current))
             current = line
     if current:
-        blocks.append(_line_block(current))
+        blocks.append(line_block(current))
     return blocks

@@ -16,6 +16,10 @@ _ABBREVIATIONS = {
     "dept", "univ", "u.s", "u.k",
 }
 _BOUNDARY = re.compile(r"[.!?][\"”')\]]*\s+(?=[A-Z0-9\"“'(\[•])")
+_WORD_BEFORE = re.compile(r"(?<![\w.])[\w.]+$")  # from a word's start only: linear
+# Longer than any abbreviation: a longer word is neither an abbreviation nor an initial,
+# whether it is seen whole or cut.
+_LOOKBACK = 2 + max(len(a) for a in _ABBREVIATIONS)
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -36,8 +40,10 @@ def _split_line(text: str, start: int, end: int, spans: list[tuple[int, int]]) -
     sent_start = start
     for match in _BOUNDARY.finditer(text, start, end):
         dot = match.start()
-        word = re.search(r"([\w.]+)$", text[sent_start:dot])
-        token = word.group(1).lower() if word else ""
+        # The word before the stop, looked for in the last few characters only: from the
+        # sentence's start it was quadratic ("Dr. X Dr. X ..." never moves that start).
+        word = _WORD_BEFORE.search(text[max(sent_start, dot - _LOOKBACK):dot])
+        token = word.group(0).lower() if word else ""
         if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
             continue
         _add(text, sent_start, match.end(), spans)

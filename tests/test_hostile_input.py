@@ -1,0 +1,549 @@
+"""Hostile input: files made to hang or break ingest, generated here for every format.
+
+Issue 19: 200,000 nested `<div>`s around one sentence kept `citewise ingest` busy for hours
+(quadratic in the depth), and the web UI's re-ingest with it. The class is closed three
+ways, each tested here:
+
+1. every file is read in a child process within a time budget (CITEWISE_MAX_DOC_SECONDS,
+   ingest/worker.py): a file over it is listed as failed with the reason and the sync goes
+   on, also when it runs in a thread other than the main one, as the web UI's does;
+2. a corpus of pathological files for each format (.html, .md, .txt, .pdf: deep nesting,
+   one huge line, many tiny blocks, a huge table, repeated boilerplate, long runs of what
+   the cleaning and splitting rules loop on, bad encodings, zero-width and right-to-left
+   characters) is ingested or refused with a reason within a small budget: the outcome is
+   asserted, never a time;
+3. every regex of the cleaning and splitting code, found by reading the source (a new one
+   without a worst case fails the test), is run on long runs of each character it can
+   loop on, each call within a generous budget in a child process: a super-linear regex
+   takes minutes on these inputs, a linear one milliseconds.
+
+Figures of time against size, for the worst input of each format, come from
+bench/hostile.py. The time limits of the tests (`pytest.mark.timeout`) only stop a hang of
+the old code; no test asserts a time.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import io
+import os
+import re
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest import worker as worker_module
+from ingest.errors import LoadError
+from ingest.loaders import Block, load
+from ingest.worker import Worker, load_job
+
+pytestmark = pytest.mark.timeout(900)
+
+BUDGET = 20.0  # seconds a file in the tests below (the default is 60)
+
+
+def sentence(name: str) -> str:
+    """A sentence that only the file `name` holds (a shared one would be removed as a line
+    repeated across documents)."""
+    return (f"The file {name} says that Lambert-Eaton myasthenic syndrome is an autoimmune "
+            "disorder of the neuromuscular junction.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets the child process runs in the tests (importable: tests/ is a package)
+# ---------------------------------------------------------------------------------------------
+
+
+def hostile_job(name: str, data: bytes, max_chars: int | None):
+    """`load_job`, except for files named to misbehave: "slow*" never ends, "crash*" kills
+    the process reading it."""
+    if name.startswith("slow"):
+        time.sleep(3600)
+    if name.startswith("crash"):
+        os._exit(3)
+    return load_job(name, data, max_chars)
+
+
+def regex_job(source: str, flags: int, head: str, unit: str, count: int, tail: str) -> int:
+    """How many matches `finditer` finds in head + unit * count + tail (finditer tries every
+    start position: the most work any use of the pattern can make)."""
+    pattern = re.compile(source, flags)
+    return sum(1 for _ in pattern.finditer(head + unit * count + tail))
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. The time budget
+# ---------------------------------------------------------------------------------------------
+
+
+def _jobs(names: list[str]):
+    return [(name, (name, f"{sentence(name)}\n".encode(), None)) for name in names]
+
+
+def test_a_file_over_its_budget_fails_with_the_reason_and_the_rest_is_read() -> None:
+    names = ["a.txt", "slow.txt", "b.txt", "crash.txt", "c.txt"]
+    with Worker(2.0, target="tests.test_hostile_input:hostile_job", batch_files=8) as w:
+        results = dict(w.run(_jobs(names)))
+        started = w.started
+    for name in ["a.txt", "b.txt", "c.txt"]:
+        assert results[name] == (len(sentence(name)), [(sentence(name), "para", 0)])
+    assert isinstance(results["slow.txt"], LoadError)
+    assert str(results["slow.txt"]) == (
+        "took longer than 2 s to read (CITEWISE_MAX_DOC_SECONDS): simplify or "
+        "split the file, or raise the limit")
+    assert isinstance(results["crash.txt"], LoadError)
+    assert "the process reading it died (exit code 3)" in str(results["crash.txt"])
+    assert started == 3  # one child, replaced after the overrun and after the crash
+
+
+def test_one_child_reads_many_files() -> None:
+    names = [f"{i}.txt" for i in range(300)]
+    with Worker(BUDGET, batch_files=64) as w:
+        results = list(w.run(_jobs(names)))
+        assert w.started == 1
+    assert [name for name, _ in results] == names
+    assert all(blocks == [(sentence(n), "para", 0)] for n, (_, blocks) in results)
+
+
+def test_without_a_budget_files_are_read_in_this_process() -> None:
+    with Worker(None) as w:
+        results = list(w.run(_jobs(["a.txt"])))
+        assert w.started == 0
+    assert results == [("a.txt", (len(sentence("a.txt")), [(sentence("a.txt"), "para", 0)]))]
+
+
+def test_loader_errors_come_back_as_the_reason() -> None:
+    jobs = [("e.txt", ("e.txt", b"", None)), ("b.txt", ("b.txt", b"\x00\x01" * 100, None)),
+            ("big.txt", ("big.txt", b"word " * 100, 50))]
+    with Worker(BUDGET) as w:
+        results = dict(w.run(jobs))
+    assert str(results["e.txt"]) == "file is empty"
+    assert "binary" in str(results["b.txt"])
+    assert results["big.txt"] == (499, None)  # over max_chars: measured, blocks not sent
+
+
+@pytest.mark.parametrize("in_thread", [False, True], ids=["main thread", "worker thread"])
+def test_sync_reports_an_overrun_and_goes_on(sources: Path, tmp_path: Path, embedder,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             in_thread: bool) -> None:
+    """As the web UI re-ingests, in a thread: signal.alarm could not work there."""
+    from app.config import Settings
+    from app.service import Citewise
+
+    monkeypatch.setattr(worker_module, "TARGET", "tests.test_hostile_input:hostile_job")
+    (sources / "slow.html").write_text(f"<p>{sentence('slow.html')}</p>")
+    (sources / "after.txt").write_text(sentence("after.txt") + "\n")
+    settings = Settings(sources_dir=sources, index_dir=tmp_path / "index", _env_file=None,
+                        max_doc_seconds=2)
+    service = Citewise(settings, embedder)
+    box: dict = {}
+    if in_thread:
+        thread = threading.Thread(target=lambda: box.update(summary=service.ingest()))
+        thread.start()
+        thread.join()
+    else:
+        box["summary"] = service.ingest()
+    summary = box["summary"]
+    assert summary.failed == [(str(sources / "slow.html"),
+                               "took longer than 2 s to read (CITEWISE_MAX_DOC_SECONDS): "
+                               "simplify or split the file, or raise the limit")]
+    assert "after.txt" in summary.added and len(summary.added) == 3
+
+
+def test_max_doc_seconds_must_be_positive() -> None:
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    assert Settings(_env_file=None).max_doc_seconds == 60
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, max_doc_seconds=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. The hostile corpus, one sync per format
+# ---------------------------------------------------------------------------------------------
+ADDED = "added"
+
+
+def _pdf(pages: list[bytes]) -> bytes:
+    """A PDF whose pages show the given content streams in Helvetica."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    font = writer._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Helvetica")}))
+    for content in pages:
+        page = writer.add_blank_page(612, 792)
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+        stream = DecodedStreamObject()
+        stream.set_data(content)
+        page[NameObject("/Contents")] = writer._add_object(stream)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def _pdf_lines(lines: list[str]) -> bytes:
+    shown = b" ".join(b"(" + line.encode("latin-1") + b") Tj T*" for line in lines)
+    return b"BT /F1 10 Tf 12 TL 72 720 Td " + shown + b" ET"
+
+
+def _abbreviations(n: int) -> str:
+    """`n` paragraphs, each defining an abbreviation of its own and using it."""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    out = []
+    for i in range(n):
+        short = "".join(letters[(i // 26 ** k) % 26] for k in range(3))
+        words = " ".join(f"{c.lower()}word{i}" for c in short)
+        out.append(f"The {words} ({short}) is measured in patients. It rose in {short} "
+                   "cases.\n\n")
+    return "".join(out)
+
+
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+RTL = "\u200f\u202e\u2067"
+
+
+def corpus(fmt: str) -> dict[str, tuple[bytes, str | tuple[str, str]]]:
+    """name -> (content, "added" (the file's sentence must be in the index) or ("failed",
+    words of the reason))."""
+    s = sentence
+    if fmt == "html":
+        files = {
+            "deep-divs.html": "<div>" * 100_000 + s("deep-divs.html") + "</div>" * 100_000,
+            "deep-unclosed.html": "<html><body>" + "<div><span>" * 25_000
+                                  + s("deep-unclosed.html"),
+            "mismatched-ends.html": "<body>" + "<b>" * 15_000 + "<div>" * 15_000
+                                    + s("mismatched-ends.html") + "</b>" * 15_000 + "</i>" * 15_000,
+            "open-attribute.html": f"<p>{s('open-attribute.html')}</p>" + "<a x='" * 25_000,
+            "open-tags.html": f"<p>{s('open-tags.html')}</p>" + "<a" * 50_000,
+            "open-comments.html": f"<p>{s('open-comments.html')}</p>" + "<!-- >" * 25_000,
+            "entities.html": f"<p>{s('entities.html')}</p><p>" + "&amp" * 50_000 + "</p>",
+            "table.html": "<table>" + "<tr><td>Pyridostigmine 60 mg.</td><td>Daily.</td></tr>"
+                          * 10_000 + f"</table><p>{s('table.html')}</p>",
+            "tiny-blocks.html": "<p>x</p>" * 50_000 + f"<p>{s('tiny-blocks.html')}</p>",
+            "one-line.html": "<p>" + "word " * 50_000 + s("one-line.html") + "</p>",
+            "boilerplate.html": "<p>Subscribe to our newsletter</p>" * 10_000
+                                + f"<p>{s('boilerplate.html')}</p>",
+            "script-run.html": f"<p>{s('script-run.html')}</p>" + "<script>" * 25_000,
+            "zero-width.html": f"<p>{ZERO_WIDTH * 1000}{s('zero-width.html')}{RTL * 1000}</p>",
+        }
+        out = {name: (text.encode(), ADDED) for name, text in files.items()}
+        out["bad-bytes.html"] = (bytes(range(1, 256)) * 4000, ("failed", "does not look like text"))
+        return out
+    if fmt == "md":
+        files = {
+            "deep-quote.md": ">" * 50_000 + " " + s("deep-quote.md"),
+            "deep-list.md": "- " * 25_000 + s("deep-list.md"),
+            "deep-list-lines.md": "".join("  " * i + "- item\n" for i in range(1000))
+                                  + "\n" + s("deep-list-lines.md"),
+            "brackets.md": "[" * 25_000 + s("brackets.md") + "]" * 25_000,
+            "open-links.md": "[a](" * 25_000 + "\n\n" + s("open-links.md"),
+            "emphasis.md": "*a _b " * 25_000 + "\n\n" + s("emphasis.md"),
+            "backticks.md": "a `b " * 25_000 + "\n\n" + s("backticks.md"),
+            "link-parens.md": "[click](javascript:alert(1)) the guideline. "
+                              + s("link-parens.md"),
+            "tiny-blocks.md": "x\n\n" * 50_000 + s("tiny-blocks.md"),
+            "table.md": "| drug | dose |\n|---|---|\n" + "| pyridostigmine | 60 mg |\n" * 10_000
+                        + "\n" + s("table.md"),
+            "html-inside.md": "<div>" * 25_000 + "\n\n" + s("html-inside.md"),
+            "one-line.md": "word " * 50_000 + s("one-line.md"),
+            "zero-width.md": ZERO_WIDTH * 1000 + s("zero-width.md") + RTL * 1000,
+        }
+        return {name: (text.encode(), ADDED) for name, text in files.items()}
+    if fmt == "txt":
+        files = {
+            "one-line.txt": "word " * 50_000 + s("one-line.txt"),
+            "tiny-lines.txt": "x\n" * 100_000 + s("tiny-lines.txt"),
+            "boilerplate.txt": "Subscribe to our newsletter\n" * 10_000 + s("boilerplate.txt"),
+            "initials.txt": "Dr. Smith " * 25_000 + s("initials.txt"),
+            "abbreviations.txt": _abbreviations(1000) + s("abbreviations.txt"),
+            "spaces.txt": s("spaces.txt") + " " * 500_000 + "End.",
+            "dots.txt": "." * 500_000 + " " + s("dots.txt"),
+            "brackets.txt": s("brackets.txt") + " " + ".)" * 250_000 + " A",
+            "bullets.txt": "• " * 250_000 + "\n" + s("bullets.txt"),
+            "digits.txt": "1" * 500_000 + "\n" + s("digits.txt"),
+            "reader.txt": "you " * 100_000 + "\n" + s("reader.txt"),
+            "meta.txt": "reviewed by " * 50_000 + "\n" + s("meta.txt"),
+            "zero-width.txt": ZERO_WIDTH * 1000 + s("zero-width.txt") + RTL * 1000,
+        }
+        out = {name: (text.encode(), ADDED) for name, text in files.items()}
+        out["latin1.txt"] = (s("latin1.txt").replace("syndrome", "syndrôme").encode("latin-1"),
+                             ADDED)
+        out["utf16.txt"] = (s("utf16.txt").encode("utf-16"), ADDED)
+        out["bad-utf8.txt"] = (bytes(range(128, 256)) * 5000,
+                               ("failed", "not valid UTF-8 and does not look like text"))
+        out["nul.txt"] = (b"\x00" * 50_000, ("failed", "binary"))
+        return out
+    if fmt == "pdf":
+        boiler = [_pdf_lines(["Journal of Hostile Examples", f"Page {i} of the journal.",
+                              "Copyright notice of the journal."]) for i in range(200)]
+        boiler[100] = _pdf_lines(["Journal of Hostile Examples", s("boilerplate.pdf")])
+        return {
+            "one-line.pdf": (_pdf([_pdf_lines(["word " * 25_000 + s("one-line.pdf")])]), ADDED),
+            "tiny-lines.pdf": (_pdf([_pdf_lines(["x."] * 5000 + [s("tiny-lines.pdf")])]),
+                               ADDED),
+            "boilerplate.pdf": (_pdf(boiler), ADDED),
+            "nested-arrays.pdf": (_pdf([b"[" * 50_000 + b"]" * 50_000 + b" "
+                                        + _pdf_lines([s("nested-arrays.pdf")])]),
+                                  ("failed", "broken or unreadable PDF")),
+            "zero-width.pdf": (_pdf([_pdf_lines(["\u00ad" * 1000 + s("zero-width.pdf")])]),
+                               ADDED),
+        }
+    raise ValueError(fmt)
+
+
+@pytest.mark.parametrize("fmt", ["html", "md", "txt", "pdf"])
+def test_every_hostile_file_is_ingested_or_refused_with_a_reason(
+        fmt: str, tmp_path: Path, embedder) -> None:
+    from app.config import Settings
+    from app.service import Citewise
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    files = corpus(fmt)
+    for name, (data, _) in files.items():
+        (sources / name).write_bytes(data)
+    settings = Settings(sources_dir=sources, index_dir=tmp_path / "index", _env_file=None,
+                        max_doc_seconds=BUDGET)
+    service = Citewise(settings, embedder)
+    summary = service.ingest()
+    failed = {Path(path).name: reason for path, reason in summary.failed}
+    for name, (_, expected) in files.items():
+        if expected == ADDED:
+            assert name in summary.added, (name, failed.get(name))
+            text = service.index.manifest.doc_text(name) or ""
+            assert " ".join(sentence(name).split()[-8:]) in text, name
+        else:
+            assert expected[1] in failed.get(name, ""), (name, failed.get(name))
+    assert set(summary.added) | set(failed) == set(files)
+
+
+@pytest.mark.parametrize("text, expected", [
+    (">" * 5000 + " Deep quote.", [Block("Deep quote.", "para")]),
+    ("- " * 5000 + "Deep item.", [Block("Deep item.", "item")]),
+    ("> - " * 3000 + "Both.\n\nAfter.", [Block("Both.", "item"), Block("After.", "para")]),
+])
+def test_markdown_nested_deeper_than_the_parser_goes_keeps_its_text(
+        tmp_path: Path, text: str, expected: list[Block]) -> None:
+    """markdown-it drops what is nested deeper than its limit: read flat instead."""
+    path = tmp_path / "a.md"
+    path.write_text(text)
+    assert load(path) == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown through a real parser (issue 19, defect 5)
+# ---------------------------------------------------------------------------------------------
+
+
+def _md(tmp_path: Path, text: str) -> list[Block]:
+    path = tmp_path / "a.md"
+    path.write_text(text)
+    return load(path)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[click](javascript:alert(1)) the guideline", "click the guideline"),
+    ("See [X](https://en.wikipedia.org/wiki/X_(y)) for more.", "See X for more."),
+    ("A [nested [bracket]](https://e.org/a_(b)_(c)) link.", "A nested [bracket] link."),
+    ("An ![image (left)](a_(1).png) here.", "An image (left) here."),
+    ("<https://example.org/a_(b)> is a link.", "https://example.org/a_(b) is a link."),
+])
+def test_markdown_link_text_kept_and_url_dropped(tmp_path: Path, text: str,
+                                                 expected: str) -> None:
+    assert _md(tmp_path, text) == [Block(expected, "para")]
+
+
+def test_markdown_structure(tmp_path: Path) -> None:
+    text = ("Title\n=====\n\n> Quoted *text* over\n> two lines.\n\n"
+            "1. first\n2. second\n\n   more of the second\n\n"
+            "| drug | dose |\n|---|---|\n| pyridostigmine | 60 mg |\n\n"
+            "• pasted bullet\n• another\n\n"
+            "<div><script>alert(1)</script><p>Raw HTML para.</p></div>\n\n"
+            "    indented code line\n\n"
+            "Uses `inline code` here.\n")
+    assert _md(tmp_path, text) == [
+        Block("Title", "heading", 1),
+        Block("Quoted text over two lines.", "para"),
+        Block("first", "item"),
+        Block("second", "item"),
+        Block("more of the second", "para"),
+        Block("drug | dose", "para"),
+        Block("pyridostigmine | 60 mg", "para"),
+        Block("pasted bullet", "item"),
+        Block("another", "item"),
+        Block("Raw HTML para.", "para"),
+        Block("indented code line", "para"),
+        Block("Uses inline code here.", "para"),
+    ]
+
+
+def test_markdown_link_with_parentheses_is_cited_whole(tmp_path: Path, sources: Path,
+                                                       settings, embedder) -> None:
+    from app.service import Citewise
+
+    (sources / "links.md").write_text(
+        "# Guideline\n\nRead [click](javascript:alert(1)) the guideline on thymectomy.\n")
+    service = Citewise(settings, embedder)
+    assert "links.md" in service.ingest().added
+    text = service.index.manifest.doc_text("links.md") or ""
+    assert "Read click the guideline on thymectomy." in text
+    assert "click)" not in text and "javascript" not in text
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML read in one pass
+# ---------------------------------------------------------------------------------------------
+
+
+def _html(tmp_path: Path, text: str) -> list[Block]:
+    path = tmp_path / "a.html"
+    path.write_text(text)
+    return load(path)
+
+
+def test_html_nested_200000_deep_is_read(tmp_path: Path) -> None:
+    """The issue's file: 2.2 MB of nested divs around one sentence (hours before)."""
+    text = "<div>" * 200_000 + "One sentence." + "</div>" * 200_000
+    assert _html(tmp_path, text) == [Block("One sentence.", "para")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("<body>Loose <b>text</b><div>In a div</div>tail</body>",
+     ["Loose text", "In a div", "tail"]),
+    ("<p>Text <!-- a comment --> more</p>", ["Text more"]),
+    ('<p title="a > b">Quoted &gt; kept</p>', ["Quoted > kept"]),
+    ("<p>Before</p><script>if (a < b) { document.write('<p>x</p>') }</script><p>After</p>",
+     ["Before", "After"]),
+    ("<p>Kept</p><a x='unterminated", ["Kept"]),
+    ("<p>Kept</p><!-- unclosed comment <p>gone</p>", ["Kept"]),
+    ("<div/><p>Self-closed div</p>", ["Self-closed div"]),
+    ("<ul><li>One<li>Two</ul>", ["One", "Two"]),
+])
+def test_html_tag_soup(tmp_path: Path, text: str, expected: list[str]) -> None:
+    assert [b.text for b in _html(tmp_path, text)] == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Every regex of the cleaning and splitting code, on its worst input
+# ---------------------------------------------------------------------------------------------
+REGEX_MODULES = ["ingest.clean", "ingest.sentences", "ingest.loaders", "ingest.abbreviations",
+                 "ingest.chunking", "ingest.html_text", "ingest.markdown_text"]
+_RE_CALLS = {"compile", "search", "match", "fullmatch", "sub", "subn", "split", "findall",
+             "finditer"}
+# Regexes built at run time inside a function: an instance of each, to check as the rest.
+DYNAMIC = {
+    ("ingest.abbreviations", "_uses"): [rf"(?<![A-Za-z0-9]){re.escape('MBI-C')}(?![A-Za-z0-9])"],
+}
+RUN = 100_000  # characters: quadratic work on this is 10^10 steps, minutes; linear, ms
+REGEX_BUDGET = 10.0
+# What some patterns loop on beyond runs of their own characters: (head, unit, tail)
+EXTRA = [("", "reviewed by the ", "x"), ("", "written by ", "."), ("", "Dr. X ", ""),
+         ("", "e.g. A ", ""), ("(", "AB", ")"), ("", "(AB) ", ""), ("<a ", "x='", ""),
+         ("<a ", 'x="y" ', ""), ("", "<a", ""), ("", "<!--", ""), ("", "</", ""),
+         ("", "- ", "x"), ("", "1. ", "x"), ("", "\n \t", "x"), ("", ". \"", "a"),
+         ("", "you ", ""), ("", "a.", "!"), ("", "MBI-", "C")]
+
+
+def regexes() -> tuple[dict[str, re.Pattern], list[str]]:
+    """Every regex in REGEX_MODULES: compiled at module level (any form), or given as a
+    literal to a `re` function; and the call sites building one at run time that DYNAMIC
+    does not cover."""
+    found: dict[str, re.Pattern] = {}
+    uncovered: list[str] = []
+    for name in REGEX_MODULES:
+        module = importlib.import_module(name)
+        for attr, value in vars(module).items():
+            values = value.values() if isinstance(value, dict) else [value]
+            for i, v in enumerate(values):
+                if isinstance(v, re.Pattern):
+                    found[f"{name}.{attr}" + (f"[{i}]" if isinstance(value, dict) else "")] = v
+        sources = {p.pattern for p in found.values()}
+        tree = ast.parse(Path(module.__file__).read_text())
+        for function in [tree, *ast.walk(tree)]:
+            if not isinstance(function, ast.Module | ast.FunctionDef):
+                continue
+            body = function.body if isinstance(function, ast.FunctionDef) else [
+                n for n in function.body if not isinstance(n, ast.FunctionDef | ast.ClassDef)]
+            for node in (n for stmt in body for n in ast.walk(stmt)):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and isinstance(node.func.value, ast.Name)
+                        and node.func.value.id == "re" and node.func.attr in _RE_CALLS):
+                    continue
+                arg = node.args[0] if node.args else None
+                where = f"{name}:{node.lineno}"
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    if arg.value not in sources:
+                        found[where] = re.compile(arg.value, _flags(node))
+                elif isinstance(function, ast.FunctionDef):
+                    if (name, function.name) in DYNAMIC:
+                        for i, source in enumerate(DYNAMIC[(name, function.name)]):
+                            found[f"{where}[{i}]"] = re.compile(source)
+                    else:
+                        uncovered.append(where)
+                # at module level, a pattern built otherwise is compiled: found in vars()
+    return found, uncovered
+
+
+def _flags(call: ast.Call) -> int:
+    flags = 0
+    for node in [*call.args[1:], *(k.value for k in call.keywords)]:
+        for sub in ast.walk(node):
+            if (isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name)
+                    and sub.value.id == "re" and isinstance(getattr(re, sub.attr), int)):
+                flags |= getattr(re, sub.attr)
+    return flags
+
+
+def _inputs(pattern: re.Pattern) -> list[tuple[str, str, int, str]]:
+    """(head, unit, count, tail): long runs of each character the pattern names other than
+    letters and digits (a letter, a capital, a digit, a space, a line break and a tab stand
+    for those and for the classes), alone (then also ending in a character that makes the
+    pattern fail there) and alternating with a space or a letter; and the EXTRA runs, which
+    spell the words patterns loop on."""
+    chars = sorted({c for c in pattern.pattern if not c.isalnum()} | set(" aA1\n\t"))
+    out = []
+    for c in chars:
+        out += [("", c, RUN, ""), ("", c, RUN, "\x00"),
+                ("", c + " ", RUN // 2, ""), ("", c + "a", RUN // 2, "")]
+    out += [(head, unit, RUN // len(unit), tail) for head, unit, tail in EXTRA]
+    return out
+
+
+def test_every_regex_is_found() -> None:
+    found, uncovered = regexes()
+    assert not uncovered, (
+        f"regexes built at run time at {uncovered}: add an instance of each to DYNAMIC")
+    # the ones that were super-linear, or loop the most, are among them
+    names = set(found)
+    assert {"ingest.sentences._BOUNDARY", "ingest.sentences._WORD_BEFORE", "ingest.clean._META",
+            "ingest.abbreviations._CANDIDATE", "ingest.html_text._TAG_REST"} <= names
+    assert any(k.startswith("ingest.abbreviations:") for k in names)  # `_uses`, dynamic
+    assert any(k.startswith("ingest.clean:") for k in names)  # literals in re.sub calls
+
+
+def test_no_regex_backtracks_catastrophically() -> None:
+    found, _ = regexes()
+    jobs = [((name, inp), (p.pattern, p.flags, *inp)) for name, p in found.items()
+            for inp in _inputs(p)]
+    with Worker(REGEX_BUDGET, target="tests.test_hostile_input:regex_job",
+                batch_files=200) as w:
+        slow = [(name, head, unit[:20], tail) for (name, (head, unit, _, tail)), out
+                in w.run(jobs) if isinstance(out, LoadError)]
+    assert not slow, f"super-linear on these runs (over {REGEX_BUDGET:g} s each): {slow}"
+
+
+def test_the_regex_check_catches_a_quadratic_regex(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check itself can fail: the old sentence splitter's `([\\w.]+)$` is caught."""
+    old = re.compile(r"([\w.]+)$")
+    with Worker(3.0, target="tests.test_hostile_input:regex_job") as w:
+        (_, out), = w.run([("old", (old.pattern, old.flags, "", "a", RUN, "\x00"))])
+    assert isinstance(out, LoadError) and "took longer than 3 s" in str(out)
