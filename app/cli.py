@@ -272,9 +272,9 @@ def _print_metrics(metrics: dict) -> None:
 
 def _stream_answer(service, question: str, k: int | None, mode: str | None):
     """Print a generative draft as it streams, then the final answer; return the answer."""
-    from app.answer.types import Draft, Final
+    from app.answer.types import Answer, Draft, Final
 
-    answer = None
+    answer: Answer | None = None
     drafted = False
     for event in service.stream(question, k, mode=mode):
         match event:

@@ -185,9 +185,9 @@ class Citewise:
         if self.mode(mode) == "extractive":
             from app.answer.extractive import ExtractiveAnswerer
 
-            answerer = ExtractiveAnswerer(self.index.retriever(), settings.abstain_threshold,
-                                          settings.max_answer_sentences)
-            yield Final(answerer.answer(question, k, doc_ids))
+            extractive = ExtractiveAnswerer(self.index.retriever(), settings.abstain_threshold,
+                                            settings.max_answer_sentences)
+            yield Final(extractive.answer(question, k, doc_ids))
             return
         from app.answer.generative import GenerativeAnswerer
 

@@ -129,7 +129,7 @@ def chat_turn(service: Answerer, question: str, history: Sequence[Turn], k: int 
         return
     turn = base
     draft: list[str] = []
-    answer = None
+    answer: Answer | None = None
     try:
         if resolved == "generative" and earlier.exchanges:  # the model rewrites: it takes a while
             yield ChatView((*turns, replace(base, query=question)), pieces=(), done=False)
