@@ -11,16 +11,8 @@ yields the page after every step.
   (✓, with its markers) or not supported (struck through, and not part of the answer).
   When nothing could be verified the answer is the extractive one, with the note saying so.
 
-Follow-ups are rewritten by the language model when the answer is generative
-(`Citewise.standalone_question`), otherwise by rules, using the topic of the previous turn
-(the content words of its query, minus question words such as "causes" or "treated"):
-- a pronoun or a referring phrase ("it", "they", "this condition", "is that ...?") is
-  replaced by the topic: "And how is it treated?" after "What causes paraneoplastic muscle
-  weakness?" searches for "how is paraneoplastic muscle weakness treated?";
-- a question that leans on the previous one ("What about children?", "Why?", "How
-  common?": a leading "and/also/what about", or no content word of its own) gets the
-  topic appended;
-- anything else stands on its own and is searched as asked.
+Follow-ups are rewritten into standalone queries as in the CLI chat (`app.conversation`:
+by the language model in generative mode, by rules otherwise).
 The query actually searched is shown under the question when it differs.
 """
 
