@@ -266,6 +266,9 @@ def _print_metrics(metrics: dict) -> None:
     if "baseline" in metrics:
         values = ", ".join(f"{k} {v}" for k, v in metrics["baseline"]["retrieval"].items())
         click.echo(f"baseline retrieval: {values}")
+    for kind, row in metrics.get("per_kind", {}).items():
+        values = ", ".join(f"{k} {v}" for k, v in row.items())
+        click.echo(f"kind {kind}: {values}")
     missed = metrics["gate"]["targets_missed"]
     click.echo("targets not met yet: " + ("; ".join(missed) or "none"))
 

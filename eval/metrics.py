@@ -40,6 +40,44 @@ answer's content words. A key point without content words is covered when its no
 is a substring of the normalised answer. ``key_point_coverage`` is the share of key points
 covered (``None`` for an empty list).
 
+Answer precision
+----------------
+How much of an answer is on point. A sentence is compared with its question's gold key
+points and quotes after ``ingest.text.strip_citation_markers`` (on the sentence and on the
+quote alike: the answer's own ``[n]`` markers, markers copied from a source, glued footnote
+digits and trailing reference numbers all go). It is *precise* (``sentence_precise``) when
+
+* it **carries a key point**: ``key_point_covered(sentence, key_point)`` for some key point,
+  i.e. the key-point rule above applied to the sentence alone (at least 80% of the key
+  point's distinct content words occur among the sentence's content words); or
+* it **lies within a gold quote** (``within_quote(sentence, quote)``): the normalised
+  sentence is a substring of the normalised quote, or at least ``WITHIN_QUOTE_SHARE`` (80%)
+  of the sentence's distinct content words occur among the quote's content words. The share
+  is taken of the *sentence's* words, so a sentence that restates part of a long quote in
+  other order or with a word changed counts, while one that adds a claim of its own brings
+  words the quote lacks and does not; a sentence that merely contains a short quote and says
+  more is not within it (it is precise only if it carries a key point). A sentence without
+  content words lies within a quote only as a substring. 80% is the key-point share: on a
+  sentence of 5 to 15 content words it allows 1 to 3 words of rewording or connection that
+  the quote lacks, and no second claim.
+
+``answer_precision(answers)``, over ``GradedAnswer(sentences, key_points, quotes)`` items (one
+per answered, answerable question): precise sentences / all sentences, pooled over the
+answers (a long answer weighs by its sentence count); ``None`` when there is no sentence.
+
+Answer shape
+------------
+Computed in ``eval.scoring.shape_metrics`` from each record's ``citewise ask --json`` object,
+over answered (not abstained) answerable questions; ``None`` when there is none.
+
+* ``sentences_per_answer``: mean number of sentences shown as the answer
+  (``Answer.final_sentences``: a generated sentence that failed verification is not counted).
+* ``citations_per_answer``: mean number of *distinct* citation numbers those sentences carry.
+* ``fallback_rate`` (generative mode only): share of answerable questions, abstained ones
+  included, whose generated answer could not be verified and fell back to source sentences
+  (``Answer.note == app.answer.generative.FALLBACK_NOTE``); not reported in extractive mode,
+  where there is nothing to fall back from.
+
 Abstention
 ----------
 ``abstention_metrics(records)``, each record with ``answerable`` and ``abstained`` booleans:
@@ -91,10 +129,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ingest.text import citation_numbers, content_words, normalise
+from ingest.text import citation_numbers, content_words, normalise, strip_citation_markers
 
 BOUNDARY_SHARE = 0.6
 KEY_POINT_SHARE = 0.8
+WITHIN_QUOTE_SHARE = 0.8
 
 SupportFn = Callable[[str, Sequence[str]], bool]
 
@@ -195,6 +234,50 @@ def key_point_coverage(answer: str, key_points: Sequence[str]) -> float | None:
     if not key_points:
         return None
     return sum(key_point_covered(answer, kp) for kp in key_points) / len(key_points)
+
+
+# --------------------------------------------------------------------------- answer precision
+
+
+def within_quote(sentence: str, quote: str) -> bool:
+    """True if the sentence (markers stripped) is inside the quote: a normalised substring,
+    or >= 80% of the sentence's distinct content words among the quote's."""
+    s, q = strip_citation_markers(sentence), strip_citation_markers(quote)
+    ns, nq = normalise(s), normalise(q)
+    if not ns or not nq:
+        return False
+    if ns in nq:
+        return True
+    words = set(content_words(s))
+    if not words:
+        return False
+    inside = words & set(content_words(q))
+    return len(inside) >= WITHIN_QUOTE_SHARE * len(words) - 1e-9
+
+
+def sentence_precise(sentence: str, key_points: Sequence[str], quotes: Sequence[str]) -> bool:
+    """True if the sentence carries a gold key point or lies within a gold quote."""
+    s = strip_citation_markers(sentence)
+    return (any(key_point_covered(s, kp) for kp in key_points)
+            or any(within_quote(s, q) for q in quotes))
+
+
+@dataclass(frozen=True)
+class GradedAnswer:
+    """The sentences of one answer and the gold key points and quotes of its question."""
+
+    sentences: tuple[str, ...]
+    key_points: tuple[str, ...] = ()
+    quotes: tuple[str, ...] = ()
+
+
+def answer_precision(answers: Iterable[GradedAnswer]) -> float | None:
+    """Precise sentences / all sentences, pooled over ``answers``; None for no sentence."""
+    total = precise = 0
+    for a in answers:
+        total += len(a.sentences)
+        precise += sum(sentence_precise(s, a.key_points, a.quotes) for s in a.sentences)
+    return precise / total if total else None
 
 
 # --------------------------------------------------------------------------- abstention

@@ -1,7 +1,8 @@
 """Labelled (claim, passage) pairs that measure the support checker (`app.answer.support`).
 
 ``build_labelled_pairs(source_texts, seed)`` takes every source sentence with at least 8 words
-and 5 content words (citation markers and trailing reference numbers removed) and makes:
+and 5 content words (citation markers and trailing reference numbers removed), distinct after
+``normalise``, from a bounded sample of the corpus, and makes:
 
 * ``verbatim`` (supported): the sentence against its passage, the sentence with one or two
   neighbouring sentences (as they appear in the source, markers included);
@@ -16,6 +17,21 @@ and 5 content words (citation markers and trailing reference numbers removed) an
 The perturbed pairs are labelled unsupported. ``balanced_accuracy(checker, pairs)`` is the mean
 of the recall on supported pairs and the recall on unsupported pairs.
 
+The sample keeps the work bounded whatever the size of the sources folder (it used to be
+quadratic: each sentence's "unrelated" pair scanned every other sentence of the corpus, more
+than 5 minutes for 3,000 abstracts). With ``sampler = random.Random(seed)``, a generator of its
+own so that the pairs of a corpus within the bounds are exactly those of the unbounded build:
+
+1. at most ``MAX_TEXTS`` (50) source texts: ``sampler.sample`` of the text indices when there
+   are more, kept in corpus order; the entity vocabulary is taken from these texts only;
+2. at most ``MAX_SENTENCES`` (500) usable sentences of those texts: ``sampler.sample`` of them
+   when there are more, kept in corpus order.
+
+So at most 500 sentences make at most 2,500 pairs (one verbatim, three perturbed and one
+unrelated each), and the "unrelated" scan is at most 500 x 500 comparisons of normalised texts
+computed once. The default sources (2 texts, 71 usable sentences) are below both bounds and
+give the same 235 pairs as the unbounded build. ``progress=True`` shows tqdm bars on stderr.
+
 Perturbations are easy to catch: the checker's authors wrote both. The harder test is
 ``load_labelled_pairs()``: answer sentences the packaged model wrote for the gold questions,
 each with the evidence it cited, labelled by hand (``gold/checker_generated.jsonl``; the
@@ -27,7 +43,8 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -72,6 +89,11 @@ _SWAP_SUFFIXES = _words(
     "pathy pathies oma omas itis osis emia ium plasm trophy phagy exia axia clonus tonia amide "
     "oline globulin steroids cytes"
 )
+MAX_TEXTS = 50
+"""Source texts sampled for the built pairs (all of them when there are no more)."""
+MAX_SENTENCES = 500
+"""Usable sentences sampled from those texts (all of them when there are no more)."""
+
 _NUM_RE = re.compile(r"(?<![\w.,])\d+(?:\.\d+)?(?![\w]|\.\d)")
 _WORD_RE = re.compile(r"[^\W\d_][^\W\d_-]*")
 
@@ -153,18 +175,33 @@ def _perturb_entity(claim: str, vocab: set[str], rng: random.Random) -> str | No
     return claim[: m.start()] + new + claim[m.end() :]
 
 
-def build_labelled_pairs(source_texts: list[str], seed: int) -> list[LabelledPair]:
-    """Supported and perturbed (unsupported) claim/passage pairs from source sentences."""
-    rng = random.Random(seed)
-    vocab: set[str] = set()
-    for text in source_texts:
-        for w in _WORD_RE.findall(text):
-            vocab.add(w if w.isupper() else w.lower())
+def _bar(items: Iterable, progress: bool, desc: str, unit: str, total: int | None = None):
+    """``items``, with a tqdm bar on stderr when ``progress``: redrawn every 0.5 s on a
+    terminal; elsewhere (a CI log) every 10 s, in ASCII, so the log gets a few lines."""
+    if not progress:
+        return items
+    from tqdm import tqdm
 
-    # (text index, sentence index, claim, spans) for every usable sentence
+    tty = sys.stderr.isatty()
+    return tqdm(items, desc=desc, unit=unit, total=total, file=sys.stderr,
+                mininterval=0.5 if tty else 10.0, ascii=not tty)
+
+
+def sample_sentences(
+    source_texts: Sequence[str], seed: int, max_texts: int | None = MAX_TEXTS,
+    max_sentences: int | None = MAX_SENTENCES,
+) -> tuple[list[int], list[tuple[int, int, str, list[tuple[int, int]]]]]:
+    """The sampled text indices and usable sentences ``(text index, sentence index, claim,
+    sentence spans of the text)`` that ``build_labelled_pairs`` works on (bounds: the module
+    docstring; ``None`` = no bound)."""
+    sampler = random.Random(seed)
+    chosen = list(range(len(source_texts)))
+    if max_texts is not None and len(chosen) > max_texts:
+        chosen = sorted(sampler.sample(chosen, max_texts))
     items: list[tuple[int, int, str, list[tuple[int, int]]]] = []
     seen: set[str] = set()
-    for t, text in enumerate(source_texts):
+    for t in chosen:
+        text = source_texts[t]
         spans = split_sentences(text)
         for i, (a, b) in enumerate(spans):
             claim = strip_citation_markers(text[a:b])
@@ -173,9 +210,29 @@ def build_labelled_pairs(source_texts: list[str], seed: int) -> list[LabelledPai
                 continue
             seen.add(key)
             items.append((t, i, claim, spans))
+    if max_sentences is not None and len(items) > max_sentences:
+        keep = sorted(sampler.sample(range(len(items)), max_sentences))
+        items = [items[k] for k in keep]
+    return chosen, items
+
+
+def build_labelled_pairs(
+    source_texts: Sequence[str], seed: int, progress: bool = False,
+    max_texts: int | None = MAX_TEXTS, max_sentences: int | None = MAX_SENTENCES,
+) -> list[LabelledPair]:
+    """Supported and perturbed (unsupported) claim/passage pairs from a bounded, seeded
+    sample of the source sentences (module docstring)."""
+    rng = random.Random(seed)
+    chosen, items = sample_sentences(source_texts, seed, max_texts, max_sentences)
+    vocab: set[str] = set()
+    for t in chosen:
+        for w in _WORD_RE.findall(source_texts[t]):
+            vocab.add(w if w.isupper() else w.lower())
+    several = len(chosen) > 1
+    normalised = [normalise(c) for (_, _, c, _) in items]
 
     pairs: list[LabelledPair] = []
-    for t, i, claim, spans in items:
+    for t, i, claim, spans in _bar(items, progress, "checker pairs", "sentence"):
         text = source_texts[t]
         before, after = rng.choice([(1, 0), (0, 1), (1, 1), (2, 0), (0, 2)])
         lo, hi = max(0, i - before), min(len(spans) - 1, i + after)
@@ -191,11 +248,11 @@ def build_labelled_pairs(source_texts: list[str], seed: int) -> list[LabelledPai
             if new is not None and new != claim:
                 pairs.append(LabelledPair(new, passage, False, kind))
 
+        norm_passage = normalise(passage)
         others = [
             c
-            for (t2, i2, c, _) in items
-            if (t2 != t if len(source_texts) > 1 else abs(i2 - i) > 3)
-            and normalise(c) not in normalise(passage)
+            for (t2, i2, c, _), nc in zip(items, normalised, strict=True)
+            if (t2 != t if several else abs(i2 - i) > 3) and nc not in norm_passage
         ]
         if others:
             pairs.append(LabelledPair(rng.choice(others), passage, False, "unrelated"))
@@ -233,12 +290,16 @@ class Checker(Protocol):
     def check(self, sentence: str, passage: str) -> SupportResult: ...
 
 
-def balanced_accuracy(checker: Checker, pairs: Sequence[LabelledPair]) -> float:
+def balanced_accuracy(checker: Checker, pairs: Sequence[LabelledPair],
+                      progress: bool = False, desc: str = "support checker") -> float:
     """Mean of recall on supported pairs and recall on unsupported pairs."""
-    pos = [p for p in pairs if p.supported]
-    neg = [p for p in pairs if not p.supported]
+    pos = sum(p.supported for p in pairs)
+    neg = len(pairs) - pos
     if not pos or not neg:
         raise ValueError("balanced accuracy needs both supported and unsupported pairs")
-    tp = sum(checker.check(p.claim, p.passage).supported for p in pos)
-    tn = sum(not checker.check(p.claim, p.passage).supported for p in neg)
-    return (tp / len(pos) + tn / len(neg)) / 2
+    tp = tn = 0
+    for p in _bar(pairs, progress, desc, "pair"):
+        said = checker.check(p.claim, p.passage).supported
+        tp += p.supported and said
+        tn += not p.supported and not said
+    return (tp / pos + tn / neg) / 2

@@ -22,6 +22,14 @@ METRIC_NOTES = {
     "faithfulness": "share of answer sentences supported by their cited passages",
     "dangling_citations": "[n] markers that resolve to no citation",
     "cites_gold_passage": "share of answers citing a passage that contains a gold quote",
+    "answer_precision": "share of the sentences of answered, answerable questions that carry a "
+                        "key point (80% of its content words) or lie within a gold quote (a "
+                        "substring of it, or 80% of the sentence's content words in it); "
+                        "markers stripped, pooled over sentences",
+    "sentences_per_answer": "mean number of sentences shown, over answered, answerable questions",
+    "citations_per_answer": "mean number of distinct citations of those sentences, same questions",
+    "fallback_rate": "generative only: share of answerable questions whose generated answer could "
+                     "not be verified and fell back to source sentences",
 }
 
 
@@ -112,11 +120,17 @@ def _markdown(metrics: dict[str, Any], records: list[Record], failures: list[str
               f"{checker['generated_pairs']} answer sentences of the packaged model against the "
               "evidence they cite, labelled by hand (`eval/gold/checker_generated.jsonl`): "
               "the harder test, since a model's paraphrases are not perturbations."]
-    lines += ["", "## By kind", "", "| kind | n | recall@5 | key points | abstained |",
-              "|---|---|---|---|---|"]
+    kind_cols = [("recall@5", "recall@5"), ("key_point_coverage", "key points"),
+                 ("abstained", "abstained"), ("answer_precision", "answer precision"),
+                 ("sentences_per_answer", "sentences / answer"),
+                 ("citations_per_answer", "citations / answer")]
+    if any("fallback_rate" in row for row in metrics["per_kind"].values()):
+        kind_cols.append(("fallback_rate", "fallback"))
+    lines += ["", "## By kind", "", "| kind | n | " + " | ".join(h for _, h in kind_cols) + " |",
+              "|---|---|" + "---|" * len(kind_cols)]
     for kind, row in metrics["per_kind"].items():
-        lines.append(f"| {kind} | {row['n']} | {_fmt(row['recall@5'])} | "
-                     f"{_fmt(row['key_point_coverage'])} | {_fmt(row['abstained'])} |")
+        lines.append(f"| {kind} | {row['n']} | "
+                     + " | ".join(_fmt(row.get(key)) for key, _ in kind_cols) + " |")
     lines += ["", "## Definitions", ""]
     lines += [f"- **{k}**: {v}." for k, v in METRIC_NOTES.items()]
     for plot in plots:

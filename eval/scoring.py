@@ -3,7 +3,9 @@
 Averages are over the questions for which a metric is defined: retrieval and key points
 over answerable questions, refusal over unanswerable ones, citation and faithfulness
 metrics over answers that said something (not abstained). An abstained answer to an
-answerable question covers no key point.
+answerable question covers no key point. Answer precision, sentences and citations per answer
+are over answerable questions that were answered; the fallback rate over answerable questions,
+and only for generative runs (``mode="generative"``): in an extractive run it is absent.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from app.answer.generative import FALLBACK_NOTE
 from eval.metrics import (
     AbstentionRecord,
     CitedSentence,
+    GradedAnswer,
     abstention_metrics,
+    answer_precision,
     citation_precision,
     citation_recall,
     dangling_citations,
@@ -51,7 +56,40 @@ def retrieval_metrics(records: list[Record]) -> dict[str, float | None]:
     return {k: _round(v) for k, v in out.items()}
 
 
-def answer_metrics(records: list[Record], supports: Supports) -> dict[str, Any]:
+def _answered(records: list[Record]) -> list[Record]:
+    """Answerable questions that were answered (not abstained)."""
+    return [r for r in records if r.gold.answerable and not r.answer["abstained"]]
+
+
+def _distinct_citations(r: Record) -> int:
+    """Distinct citation numbers of the sentences shown (failed generated ones left out)."""
+    return len({n for s in r.answer.get("sentences", []) if s.get("supported") is not False
+                for n in s.get("citations", [])})
+
+
+def _fell_back(r: Record) -> bool:
+    return r.answer.get("note") == FALLBACK_NOTE
+
+
+def shape_metrics(records: list[Record], mode: str = "extractive") -> dict[str, float | None]:
+    """Answer precision, sentences and citations per answer, and (generative) fallback rate
+    (definitions in `eval.metrics`, "Answer precision" and "Answer shape")."""
+    answered = _answered(records)
+    out: dict[str, float | None] = {
+        "answer_precision": answer_precision(
+            GradedAnswer(tuple(t for t, _ in r.sentences), r.gold.key_points, r.gold.quotes)
+            for r in answered),
+        "sentences_per_answer": mean_defined(float(len(r.sentences)) for r in answered),
+        "citations_per_answer": mean_defined(float(_distinct_citations(r)) for r in answered),
+    }
+    if mode == "generative":
+        ans = [r for r in records if r.gold.answerable]
+        out["fallback_rate"] = sum(_fell_back(r) for r in ans) / len(ans) if ans else None
+    return {k: _round(v) for k, v in out.items()}
+
+
+def answer_metrics(records: list[Record], supports: Supports,
+                   mode: str = "extractive") -> dict[str, Any]:
     ans = [r for r in records if r.gold.answerable]
     abst = abstention_metrics(AbstentionRecord(r.gold.answerable, bool(r.answer["abstained"]))
                               for r in records)
@@ -74,6 +112,7 @@ def answer_metrics(records: list[Record], supports: Supports) -> dict[str, Any]:
         "cites_gold_passage": _round(mean_defined(
             float(any(quote_in(c["passage"], q) for c in r.answer["citations"]
                       for q in r.gold.quotes)) for r in answered)),
+        **shape_metrics(records, mode),
     }
 
 
@@ -93,7 +132,8 @@ def first_token(records: list[Record]) -> dict[str, float]:
             "reached_model": len(values)}
 
 
-def per_kind(records: list[Record], supports: Supports) -> dict[str, dict[str, Any]]:
+def per_kind(records: list[Record], supports: Supports,
+             mode: str = "extractive") -> dict[str, dict[str, Any]]:
     groups: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         groups[r.gold.kind].append(r)
@@ -107,17 +147,18 @@ def per_kind(records: list[Record], supports: Supports) -> dict[str, dict[str, A
             "key_point_coverage": _round(mean_defined(
                 key_point_coverage(r.answer["answer"], r.gold.key_points) for r in ans)),
             "abstained": _round(sum(bool(r.answer["abstained"]) for r in rs) / len(rs)),
+            **shape_metrics(rs, mode),
         }
     return out
 
 
-def score(records: list[Record], supports: Supports) -> dict[str, Any]:
+def score(records: list[Record], supports: Supports, mode: str = "extractive") -> dict[str, Any]:
     return {"n_questions": len(records),
             "n_answerable": sum(r.gold.answerable for r in records),
             "retrieval": retrieval_metrics(records),
-            "answer": answer_metrics(records, supports),
+            "answer": answer_metrics(records, supports, mode),
             "latency": latency(records),
-            "per_kind": per_kind(records, supports)}
+            "per_kind": per_kind(records, supports, mode)}
 
 
 def score_baseline(records: list[Record]) -> dict[str, Any]:

@@ -70,6 +70,19 @@ def test_shipped_thresholds_have_every_section() -> None:
         assert "answer.dangling_citations" in bounds
 
 
+def test_mode_targets_are_report_only_and_precision_gated_plain_only() -> None:
+    thresholds = gate.load_thresholds()
+    assert thresholds["mode_targets"]["extractive"]["answer.answer_precision"] == {"min": 0.8}
+    assert thresholds["mode_targets"]["generative"]["answer.answer_precision"] == {"min": 0.85}
+    assert "answer.answer_precision" in thresholds["gate"]["plain"]
+    for name in ("distractors", "generative"):
+        assert "answer.answer_precision" not in thresholds["gate"][name]
+    # the gate of a mode never includes a mode target
+    for mode in ("extractive", "generative"):
+        assert gate.gate_for(thresholds, 0, mode).get("answer.answer_precision") != \
+            thresholds["mode_targets"][mode]["answer.answer_precision"]
+
+
 def _record(path: Path, answer: dict, retrieved: list[str], sentences) -> Record:
     return Record(load_gold(path)[0], answer, retrieved, 10.0, sentences)
 
@@ -117,6 +130,17 @@ def test_eval_command_writes_report_and_applies_gate(fake_model: None, tmp_path:
     assert [r["id"] for r in rows] == ["g1", "g2"]
     assert {"question", "answer", "abstained", "citations", "retrieved"} <= set(rows[0])
     assert metrics["support_checker"]["pairs"] > 0
+    for name in ("answer_precision", "sentences_per_answer", "citations_per_answer"):
+        assert name in metrics["answer"] and name in metrics["per_kind"]["fact"]
+        assert name in result.output  # the CLI summary
+    assert "fallback_rate" not in metrics["answer"]  # extractive: nothing to fall back from
+    assert "kind fact:" in result.output and "kind unanswerable:" in result.output
+    report = (out / "report.md").read_text()
+    assert "| kind | n | recall@5 | key points | abstained | answer precision |" in report
+    assert "**answer_precision**" in report  # its definition
+    precision = metrics["answer"]["answer_precision"]  # None when the question was refused
+    missed = any("answer.answer_precision" in t for t in metrics["gate"]["targets_missed"])
+    assert missed == (precision is None or precision < 0.8)  # the extractive target, reported
     if metrics["gate"]["passed"]:
         assert result.exit_code == 0
     else:
