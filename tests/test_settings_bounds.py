@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
+import app.service
 from app.cli import cli
 from app.config import SCORE_MAX, SCORE_MIN, Settings, setting_error
 from ingest.errors import ConfigError
@@ -73,6 +74,11 @@ def test_the_cli_prints_one_line_with_the_variable_and_the_range(
     monkeypatch.chdir(tmp_path)  # no .env
     monkeypatch.setenv("CITEWISE_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv(variable, value)
+
+    def got_past_the_settings(*args, **kwargs):  # and would ingest, answer or serve
+        raise RuntimeError("the bad setting was accepted")
+
+    monkeypatch.setattr(app.service, "Citewise", got_past_the_settings)
     result = CliRunner().invoke(cli, command)
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
