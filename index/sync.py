@@ -33,8 +33,9 @@ from index.store import Index, clear_build_progress, write_build_progress
 from index.vectors import StoredChunk, text_hash
 from ingest.chunking import chunk_document, chunk_sentences
 from ingest.clean import clean, content_hash, repeated_lines
-from ingest.errors import LoadError, SourcesError, disk_full_guard
-from ingest.loaders import Block, is_supported, read_bytes
+from ingest.discover import discover, doc_id_for, in_scope
+from ingest.errors import LoadError, disk_full_guard
+from ingest.loaders import Block, read_bytes
 from ingest.types import Chunk, SourceDoc
 from ingest.worker import DEFAULT_SECONDS, Worker
 
@@ -70,55 +71,6 @@ class IngestSummary:
         }
 
 
-def discover(sources_dir: Path, paths: list[Path] | None,
-             summary: IngestSummary) -> list[Path]:
-    """Supported files under `paths` (or the sources folder); the rest go to `skipped`."""
-    roots = paths or [sources_dir]
-    if not paths and not sources_dir.is_dir():
-        raise SourcesError(
-            f"Sources folder {sources_dir} does not exist: create it and put documents in it, "
-            "or set CITEWISE_SOURCES_DIR.")
-    found: list[Path] = []
-    for root in roots:
-        if not root.exists():
-            summary.failed.append((str(root), "no such file or folder"))
-            continue
-        files = [root] if root.is_file() else sorted(
-            p for p in root.rglob("*") if p.is_file() or (p.is_symlink() and not p.exists()))
-        base = root if root.is_dir() else root.parent
-        for path in files:
-            rel = path.relative_to(base)
-            if any(part.startswith(".") for part in rel.parts):
-                summary.skipped.append((str(path), "hidden file"))
-            elif not path.exists():
-                summary.skipped.append((str(path), "broken symlink: it points to nothing"))
-            elif path.is_symlink() and not _inside(path.resolve(), base.resolve()):
-                summary.skipped.append((str(path), "symlink pointing outside the folder"))
-            elif not is_supported(path):
-                summary.skipped.append(
-                    (str(path), f"unsupported file type {path.suffix or '(none)'!r}; "
-                                "supported: .txt .md .html .htm .pdf"))
-            else:
-                found.append(path)
-    if not paths and not found and not summary.failed:
-        raise SourcesError(
-            f"Sources folder {sources_dir} holds no .txt, .md, .html or .pdf files: add some "
-            "and run `citewise ingest` again.")
-    return found
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
-
-
-def doc_id_for(path: Path, sources_dir: Path) -> str:
-    resolved = path.resolve() if not path.is_symlink() else path.absolute()
-    try:
-        return resolved.relative_to(sources_dir.resolve()).as_posix()
-    except ValueError:
-        return resolved.as_posix()
-
-
 def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
          progress: bool = False, max_doc_chars: int | None = None,
          max_doc_seconds: float | None = DEFAULT_SECONDS) -> IngestSummary:
@@ -137,7 +89,10 @@ def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
 def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: bool,
           max_doc_chars: int | None, max_doc_seconds: float | None) -> IngestSummary:
     summary = IngestSummary()
-    files = discover(sources_dir, paths, summary)
+    found = discover(sources_dir, paths)
+    summary.skipped.extend(found.skipped)
+    summary.failed.extend(found.failed)
+    files = found.found
     manifest = index.manifest
     known = manifest.docs()
     # The first build (or one after --rebuild): a question asked meanwhile is told how far
@@ -347,23 +302,17 @@ def _fate(doc_id: str, path: str, sources_dir: Path,
     - one ingested by PATH from outside the sources folder (its id is its absolute path)
       is kept while its file exists, since the user asked for it by name, and listed.
     """
-    if paths and not _in_scope(Path(path), sources_dir, paths):
+    if paths and not in_scope(Path(path), sources_dir, paths):
         return None
     if not os.path.exists(path):
         return True, "its file no longer exists"
-    if paths or _in_scope(Path(path), sources_dir, None):
+    if paths or in_scope(Path(path), sources_dir, None):
         return None
     if Path(doc_id).is_absolute():
         return False, (f"ingested by path from outside the sources folder {sources_dir}: "
                        "kept while the file exists (`citewise ingest --rebuild` drops it)")
     return True, (f"outside the sources folder {sources_dir}: it came from an earlier "
                   "sources folder (CITEWISE_SOURCES_DIR)")
-
-
-def _in_scope(path: Path, sources_dir: Path, paths: list[Path] | None) -> bool:
-    roots = paths or [sources_dir]
-    p = path.absolute()
-    return any(p == r.absolute() or r.absolute() in p.parents for r in roots)
 
 
 def _embed(index: Index, texts: list[str]):
