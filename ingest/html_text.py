@@ -24,6 +24,8 @@ from __future__ import annotations
 import html
 import re
 
+from ingest.types import Block
+
 DROP = frozenset({"script", "style", "noscript", "nav", "header", "footer", "aside", "form",
                   "iframe", "svg", "template", "button", "select"})
 BLOCKS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "dd", "dt", "blockquote",
@@ -202,3 +204,20 @@ class _Reader:
 
 def _words(texts: list[str]) -> str:
     return _WS.sub(" ", " ".join(t.strip() for t in texts if t.strip())).strip()
+
+
+def html_blocks(text: str, with_title: bool = True) -> list[Block]:
+    """Blocks of an HTML page (see ingest/html_text.py); the page's title becomes its first
+    heading when no heading leads the page."""
+    title, found = extract(text)
+    blocks: list[Block] = []
+    for name, words in found:
+        if name in {"h1", "h2", "h3", "h4", "h5", "h6"}:
+            blocks.append(Block(words, "heading", int(name[1])))
+        elif name == "li":
+            blocks.append(Block(words, "item"))
+        else:
+            blocks.append(Block(words, "para"))
+    if with_title and title and not any(b.kind == "heading" for b in blocks[:1]):
+        blocks.insert(0, Block(title, "heading", 1))
+    return blocks

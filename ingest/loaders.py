@@ -8,26 +8,15 @@ A file that cannot be read raises `LoadError` with the reason; the caller goes o
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from ingest.errors import LoadError
-
-BlockKind = Literal["heading", "para", "item"]
+from ingest.html_text import html_blocks
+from ingest.markdown_text import blocks as markdown_blocks
+from ingest.types import BULLET, Block, line_block
 
 SUPPORTED = {".txt": "text", ".md": "markdown", ".markdown": "markdown",
              ".html": "html", ".htm": "html", ".pdf": "pdf"}
-
-
-@dataclass(frozen=True)
-class Block:
-    """A paragraph, list item or heading. `level` is 0 unless the format marked a heading."""
-
-    text: str
-    kind: BlockKind = "para"
-    level: int = 0
 
 
 def is_supported(path: Path) -> bool:
@@ -85,46 +74,16 @@ def decode(data: bytes) -> str:
         return text
 
 
-_BULLET = re.compile(r"^\s*(?:[•◦▪‣∙·*\-–]|\d+[.)])\s+")
-
-
-def line_block(line: str) -> Block:
-    if _BULLET.match(line):
-        return Block(_BULLET.sub("", line).strip(), "item")
-    return Block(line.strip(), "para")
-
-
 def _load_text(text: str) -> list[Block]:
     return [line_block(line) for line in text.splitlines() if line.strip()]
 
 
 def _load_markdown(text: str) -> list[Block]:
-    from ingest.markdown_text import blocks
-
-    return blocks(text)
+    return markdown_blocks(text)
 
 
 def _load_html(text: str) -> list[Block]:
     return html_blocks(text)
-
-
-def html_blocks(text: str, with_title: bool = True) -> list[Block]:
-    """Blocks of an HTML page (see ingest/html_text.py); the page's title becomes its first
-    heading when no heading leads the page."""
-    from ingest.html_text import extract
-
-    title, found = extract(text)
-    blocks: list[Block] = []
-    for name, words in found:
-        if name in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-            blocks.append(Block(words, "heading", int(name[1])))
-        elif name == "li":
-            blocks.append(Block(words, "item"))
-        else:
-            blocks.append(Block(words, "para"))
-    if with_title and title and not any(b.kind == "heading" for b in blocks[:1]):
-        blocks.insert(0, Block(title, "heading", 1))
-    return blocks
 
 
 def _load_pdf(data: bytes) -> list[Block]:
@@ -158,7 +117,7 @@ def _pdf_paragraphs(page: str) -> list[Block]:
                 blocks.append(line_block(current))
             current = ""
             continue
-        if _BULLET.match(line) and current:
+        if BULLET.match(line) and current:
             blocks.append(line_block(current))
             current = line
         elif current and not current.endswith((".", "?", "!", ":")):

@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from ingest.loaders import Block, line_block
+from ingest.html_text import html_blocks
+from ingest.types import Block, line_block
 
 MAX_NESTING = 100
 _LIST_MARK = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?=[ \t]|$)")
@@ -119,8 +120,6 @@ def _paragraph(lines: list[str]) -> list[Block]:
 
 
 def _html(markup: str) -> list[Block]:
-    from ingest.loaders import html_blocks
-
     return html_blocks(markup, with_title=False)
 
 

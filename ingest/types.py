@@ -1,8 +1,11 @@
-"""Plain types that cross package borders: a cleaned source document and its chunks."""
+"""Plain types that cross package borders: the blocks a loader reads, a cleaned source
+document and its chunks."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ingest.abbreviations import Glossary, expand
 
@@ -73,3 +76,24 @@ class Sentence:
     end: int
     text: str
     embed_text: str
+
+
+BlockKind = Literal["heading", "para", "item"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph, list item or heading. `level` is 0 unless the format marked a heading."""
+
+    text: str
+    kind: BlockKind = "para"
+    level: int = 0
+
+
+BULLET = re.compile(r"^\s*(?:[•◦▪‣∙·*\-–]|\d+[.)])\s+")
+
+
+def line_block(line: str) -> Block:
+    if BULLET.match(line):
+        return Block(BULLET.sub("", line).strip(), "item")
+    return Block(line.strip(), "para")
