@@ -91,7 +91,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, rebuild: 
         raise click.UsageError("--watch follows the whole sources folder: drop the PATHS "
                                "(or set CITEWISE_SOURCES_DIR).")
     service = _service(ctx, chroma_url=chroma_url)
-    progress = not as_json and sys.stderr.isatty()
+    progress = not as_json  # on stderr; a CI log gets a line every 10 s
     summary = service.ingest(list(paths) or None, rebuild=rebuild, progress=progress)
     _print_summary(summary, as_json)
     if not watch:
@@ -243,7 +243,7 @@ def eval_command(ctx: click.Context, gold: Path, mode: str, per_kind: int | None
     from eval.command import run_eval  # eval sits above app; imported only for this command
 
     result = run_eval(_settings(ctx), gold, mode=mode, distractors=distractors,
-                      with_baseline=baseline, out=out, progress=sys.stderr.isatty(),
+                      with_baseline=baseline, out=out, progress=True,
                       per_kind=per_kind)
     if as_json:
         click.echo(json.dumps(result.metrics, indent=2))

@@ -79,8 +79,8 @@ class Settings(BaseSettings):
     model_cache_dir: Path = Field(Path("data/models"),
                                   description="Where the packaged model file is assembled.")
     llm_threads: int = Field(2, ge=1, le=256, description="CPU threads of the local model.")
-    llm_context: int = Field(4096, ge=512, le=131072, description="Context window of the local model, "
-                                                       "in tokens.")
+    llm_context: int = Field(4096, ge=512, le=131072,
+                             description="Context window of the local model, in tokens.")
     llm_max_tokens: int = Field(200, ge=16, le=131072,
                                 description="Longest generated answer, in tokens; below "
                                             "llm_context (checked).")
@@ -96,8 +96,9 @@ class Settings(BaseSettings):
     auth_password: SecretStr | None = Field(None, description="Web UI password.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest file the web UI accepts "
                                                          "as an upload, in MB.")
-    queue_size: int = Field(64, ge=1, le=100_000, description="Most requests waiting in the web UI's "
-                                                  "queue; more are refused as busy.")
+    queue_size: int = Field(64, ge=1, le=100_000,
+                            description="Most requests waiting in the web UI's queue; more "
+                                        "are refused as busy.")
     concurrency_limit: int = Field(4, ge=1, le=1024, description="Questions answered at the same "
                                                         "time by the web UI.")
     feedback_dir: Path = Field(Path("data/feedback"), description="Folder of feedback.jsonl "

@@ -43,13 +43,13 @@ from __future__ import annotations
 import json
 import random
 import re
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from app.answer.support import _AUX_RE, SupportResult, _words
+from ingest.progress import bar as progress_bar
 from ingest.text import (
     content_words,
     normalise,
@@ -176,15 +176,8 @@ def _perturb_entity(claim: str, vocab: set[str], rng: random.Random) -> str | No
 
 
 def _bar(items: Iterable, progress: bool, desc: str, unit: str, total: int | None = None):
-    """``items``, with a tqdm bar on stderr when ``progress``: redrawn every 0.5 s on a
-    terminal; elsewhere (a CI log) every 10 s, in ASCII, so the log gets a few lines."""
-    if not progress:
-        return items
-    from tqdm import tqdm
-
-    tty = sys.stderr.isatty()
-    return tqdm(items, desc=desc, unit=unit, total=total, file=sys.stderr,
-                mininterval=0.5 if tty else 10.0, ascii=not tty)
+    """``items``, with the progress bar (``ingest.progress``) when ``progress``."""
+    return progress_bar(items, enabled=progress, desc=desc, unit=unit, total=total)
 
 
 def sample_sentences(

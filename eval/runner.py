@@ -13,6 +13,7 @@ from typing import Any
 
 from app.service import Citewise
 from eval.gold import GoldQuestion
+from ingest.progress import bar
 
 RETRIEVAL_DEPTH = 10
 
@@ -60,8 +61,4 @@ def run_baseline(baseline: Any, gold: list[GoldQuestion], progress: bool = False
 
 
 def _bar(items: list[GoldQuestion], progress: bool, desc: str) -> Iterable[GoldQuestion]:
-    if not progress:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, unit="question")
+    return bar(items, enabled=progress, desc=desc, unit="question")

@@ -36,6 +36,7 @@ from ingest.clean import clean, content_hash, repeated_lines
 from ingest.discover import discover, doc_id_for, in_scope
 from ingest.errors import LoadError, disk_full_guard
 from ingest.loaders import Block, read_bytes
+from ingest.progress import bar
 from ingest.types import Chunk, SourceDoc
 from ingest.worker import DEFAULT_SECONDS, Worker
 
@@ -324,27 +325,9 @@ def _embed(index: Index, texts: list[str]):
 
 
 def _bar(items: list[Path], progress: bool, desc: str):
-    if not progress or len(items) < 2:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, unit="file")
-
-
-class _NoBar:
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        pass
-
-    def update(self, n: int) -> None:
-        pass
+    return bar(items, enabled=progress and len(items) > 1, desc=desc, unit="file")
 
 
 def _chunk_bar(total: int, progress: bool):
-    if not progress or not total:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="embedding and storing chunks", unit="chunk")
+    return bar(enabled=progress and total > 0, desc="embedding and storing chunks",
+               unit="chunk", total=total)

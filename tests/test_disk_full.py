@@ -99,7 +99,9 @@ def test_full_tmpfs_is_one_line_and_the_next_ingest_completes(tmpfs: Path,
 
     done = _child_ingest(sources, index_dir, tmp_path)
     assert done.returncode == 1, done.stderr
-    assert done.stderr.strip() == f"Error: {_message(index_dir)}"  # no traceback
+    # One line, no traceback (above it only the progress bars, on stderr too).
+    assert done.stderr.strip().splitlines()[-1] == f"Error: {_message(index_dir)}"
+    assert "Traceback" not in done.stderr
     assert done.stdout == ""
 
     # Room again: the next ingest completes the index.
@@ -170,7 +172,9 @@ def test_injected_full_disk_is_one_line_from_the_cli(
     monkeypatch.setattr(owner, method, failure)
     result = CliRunner().invoke(cli, ["ingest"])
     assert result.exit_code == 1
-    assert result.output.strip() == f"Error: {_message(tmp_path / 'index')}"
+    assert result.stdout == ""  # the message is one line on stderr, after the progress bars
+    assert result.stderr.strip().splitlines()[-1] == f"Error: {_message(tmp_path / 'index')}"
+    assert "Traceback" not in result.output
     monkeypatch.undo()  # room again
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(app.service, "default_embedder", lambda settings: HashingEmbedder())
