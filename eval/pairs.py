@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from app.answer.support import _AUX_RE, SupportResult, _words
+from app.answer.support import AUX_RE, SupportResult
 from ingest.progress import bar as progress_bar
 from ingest.text import (
     content_words,
@@ -69,6 +69,10 @@ class LabelledPair:
     kind: str
     """One of "verbatim", "number", "negation", "entity", "unrelated" (built from the sources),
     or "generated" (a model's answer sentence, labelled by hand: `load_labelled_pairs`)."""
+
+
+def _words(s: str) -> tuple[str, ...]:
+    return tuple(s.split())
 
 
 _ENTITY_CLASSES: tuple[frozenset[str], ...] = (
@@ -128,7 +132,7 @@ def _perturb_negation(claim: str) -> str | None:
         m = re.search(rf"\b{word}\b", claim, flags=re.IGNORECASE)
         if m:
             return claim[: m.start()] + repl + claim[m.end() :]
-    m = _AUX_RE.search(claim)
+    m = AUX_RE.search(claim)
     if m:
         return claim[: m.end()] + "not " + claim[m.end() :]
     return None

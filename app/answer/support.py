@@ -99,7 +99,7 @@ _KEY_LEXICON = frozenset(
     )
 )
 """Lower-case word forms that are key terms whatever their shape."""
-_AUX_RE = re.compile(
+AUX_RE = re.compile(
     r"\b(is|are|was|were|can|may|will|could|should|might|must|does|do|did|has|have|had)\b "
 )
 _POST_POSITIVE = frozenset({"absent", "lacking"})
