@@ -300,6 +300,11 @@ def corpus(fmt: str) -> dict[str, tuple[bytes, str | tuple[str, str]]]:
     raise ValueError(fmt)
 
 
+# What must not be left in a file's text: the markup the old regex Markdown reader kept.
+FORBIDDEN = {"deep-quote.md": ">>>", "deep-list.md": "- - ", "link-parens.md": "click)",
+             "html-inside.md": "<div>"}
+
+
 @pytest.mark.parametrize("fmt", ["html", "md", "txt", "pdf"])
 def test_every_hostile_file_is_ingested_or_refused_with_a_reason(
         fmt: str, tmp_path: Path, embedder) -> None:
@@ -321,6 +326,7 @@ def test_every_hostile_file_is_ingested_or_refused_with_a_reason(
             assert name in summary.added, (name, failed.get(name))
             text = service.index.manifest.doc_text(name) or ""
             assert " ".join(sentence(name).split()[-8:]) in text, name
+            assert FORBIDDEN.get(name, "\x00") not in text, name
         else:
             assert expected[1] in failed.get(name, ""), (name, failed.get(name))
     assert set(summary.added) | set(failed) == set(files)
