@@ -183,6 +183,10 @@ class Worker:
         child died."""
         assert self.proc is not None
         fd = _pipe(self.proc.stdout).fileno()
+        # poll, not select: select refuses descriptors above 1024, which a long-running
+        # process (a web server, the test suite) passes.
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
         self._died = False
         while True:
             if len(self._buffer) >= _HEADER.size:
@@ -194,8 +198,7 @@ class Worker:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
+            if not poller.poll(left * 1000):
                 return None
             chunk = os.read(fd, 1 << 20)
             if not chunk:  # the child died

@@ -332,3 +332,23 @@ def test_markdown_nested_deeper_than_the_parser_goes_keeps_its_text(
     path = tmp_path / "a.md"
     path.write_text(text)
     assert load(path) == expected
+
+
+def test_the_worker_reads_when_descriptors_above_1024_are_in_use() -> None:
+    """A long-running process (the web server, this test suite) passes 1,024 open files;
+    waiting on the child with select() then failed with 'filedescriptor out of range'."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard limit on open files is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with Worker(BUDGET) as w:
+            ((name, result),) = list(w.run(_jobs(["high-fd.txt"])))
+        assert name == "high-fd.txt" and not isinstance(result, LoadError)
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
