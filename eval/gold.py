@@ -4,7 +4,13 @@
      "key_points": ["phrase a correct answer must contain"],
      "sources": [{"doc": "file name (informational)", "quote": "verbatim supporting span"}],
      "answerable": true, "kind": "fact | paraphrase | multi-doc | numeric | false-premise |
-     unanswerable | injection"}
+     unanswerable | injection | yes-no | list | why-how | refers-to"}
+
+Kinds: `yes-no` is answered by yes or no (the reference answer opens with "Yes" or "No" and
+says why), `list` asks for the items of something the sources enumerate, `why-how` for a
+cause, mechanism or procedure, `refers-to` for what a term means or the term for something;
+`false-premise` questions assume what the sources contradict (answerable, the answer
+corrects the premise).
 
 Sources are matched by `quote` only, so a gold set survives any re-chunking.
 """
@@ -18,7 +24,7 @@ from pathlib import Path
 from ingest.errors import ConfigError
 
 KINDS = ("fact", "paraphrase", "multi-doc", "numeric", "false-premise", "unanswerable",
-         "injection")
+         "injection", "yes-no", "list", "why-how", "refers-to")
 _KEYS = {"id", "question", "answer", "key_points", "sources", "answerable", "kind"}
 
 

@@ -20,6 +20,10 @@ KINDS = {
     "false-premise",
     "unanswerable",
     "injection",
+    "yes-no",
+    "list",
+    "why-how",
+    "refers-to",
 }
 BOILERPLATE = (
     "Epainassist",
@@ -125,8 +129,23 @@ def test_counts() -> None:
     assert len(qs) >= 60, f"only {len(qs)} questions"
     assert kinds["paraphrase"] >= 15, kinds
     assert kinds["unanswerable"] >= 10, kinds
+    assert kinds["false-premise"] >= 9, kinds
+    assert kinds["yes-no"] >= 6, kinds
+    assert kinds["list"] >= 5, kinds
+    assert kinds["why-how"] >= 5, kinds
+    assert kinds["refers-to"] >= 4, kinds
     missing = KINDS - set(kinds)
     assert not missing, f"kinds never used: {sorted(missing)}"
+
+
+def test_yes_no_answers_open_with_yes_or_no() -> None:
+    answers = {"yes": 0, "no": 0}
+    for q in load_questions():
+        if q["kind"] == "yes-no":
+            first = q["answer"].split(maxsplit=1)[0].strip(".,:;").lower()
+            assert first in answers, f"{q['id']}: yes-no answer opens with {first!r}"
+            answers[first] += 1
+    assert answers["yes"] >= 1 and answers["no"] >= 2, answers
 
 
 def test_multi_doc_cite_two_documents() -> None:
