@@ -275,7 +275,7 @@ def _print_metrics(metrics: dict) -> None:
 
 def _stream_answer(service, question: str, k: int | None, mode: str | None):
     """Print a generative draft as it streams, then the final answer; return the answer."""
-    from app.answer.types import Answer, Draft, Final
+    from app.answer.types import Answer, Draft, Final, Retry
 
     answer: Answer | None = None
     drafted = False
@@ -287,6 +287,9 @@ def _stream_answer(service, question: str, k: int | None, mode: str | None):
                     drafted = True
                 click.secho(text, dim=True, nl=False)
                 sys.stdout.flush()
+            case Retry(reason):
+                click.secho(f"\n{reason}", fg="yellow")
+                drafted = False
             case Final(answer=answer):
                 pass
     if drafted:

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
                                             "llm_context (checked).")
     llm_evidence: int = Field(4, ge=1, le=20,
                               description="Source sentences given to the model as evidence.")
+    judge: bool = Field(False, description="Judge whether each source sentence answers the "
+                                          "question before it is used "
+                                          "(app/answer/responsive.py); off: topic only.")
 
     # -- the web UI (`citewise serve`) ---------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the web UI listens on; the default is "

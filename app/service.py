@@ -18,6 +18,7 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
+from app.answer.responsive import Judge
 from app.answer.types import Answer, AnswerEvent, Final, Mode, final_answer
 from app.config import Settings
 from app.conversation import Conversation, rewrite_query
@@ -186,7 +187,8 @@ class Citewise:
             from app.answer.extractive import ExtractiveAnswerer
 
             extractive = ExtractiveAnswerer(self.index.retriever(), settings.abstain_threshold,
-                                            settings.max_answer_sentences)
+                                            settings.max_answer_sentences,
+                                            judge=self._judge())
             yield Final(extractive.answer(question, k, doc_ids))
             return
         from app.answer.generative import GenerativeAnswerer
@@ -194,8 +196,15 @@ class Citewise:
         assert self.generator is not None
         answerer = GenerativeAnswerer(self.index.retriever(), self.generator,
                                       settings.abstain_threshold, settings.llm_evidence,
-                                      settings.llm_max_tokens, settings.max_answer_sentences)
+                                      settings.llm_max_tokens, settings.max_answer_sentences,
+                                      judge=self._judge())
         yield from answerer.stream(question, k, doc_ids)
+
+    def _judge(self) -> Judge | None:
+        """The responsiveness judge (`app.answer.responsive`), unless settings turn it off."""
+        from app.answer.responsive import default_judge
+
+        return default_judge() if self.settings.judge else None
 
     def standalone_question(self, question: str, conversation: Conversation,
                             mode: str | None = None) -> str:

@@ -255,6 +255,16 @@ def strip_citation_markers(s: str, trailing_numbers: bool = True) -> str:
 _BULLET_RE = re.compile(r"[\s\u2022\u25aa\u25cf\u25e6\u2023\u2043\u00b7*\-\u2013\u2014>]*")
 
 
+_REFERS_BACK = re.compile(r"(?:This|These|Those|Such|They|Their|Both|The latter|The former|"
+                          r"The (?:same|condition|disease|patient|case|syndrome)s?)\b")
+
+
+def refers_back(sentence: str) -> bool:
+    """The sentence opens with words that point at the one before it ("These include
+    ...", "The condition ..."): alone it says little."""
+    return bool(_REFERS_BACK.match(sentence))
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans ``(start, end)`` over ``text``: the splitter the index uses
     (``ingest.sentences``), with a leading list bullet left out of each span."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from app.answer.evidence import Candidate
+from app.answer.candidate import Candidate
 from app.answer.extractive import select
 from app.answer.types import ABSTAIN_TEXT
 from app.service import Citewise
 from index.hybrid import Hit, restatement
 from ingest.text import search_words as tokenize
+from ingest.text import strip_citation_markers
 from ingest.types import Chunk
 
 CHUNK = Chunk("c1", "doc.txt", "Title", ("Title",), 0, 10, "x" * 10)
@@ -288,3 +291,31 @@ def test_a_question_about_both_sources_hears_from_both() -> None:
     assert [c.hit.chunk.doc_id for c in both] == ["a.txt", "b.txt"]
     assert _other_sources("What is LEMS?", chosen, cands, 0.4) == chosen
     assert _other_sources("What do both articles say?", chosen, cands, 0.5) == chosen
+
+
+def test_a_list_asked_for_is_one_readable_sentence_cited_once_to_its_exact_span(
+        service) -> None:
+    service.ingest()
+    answer = service.ask("List the cancers and syndromes that have been linked to "
+                         "paraneoplastic muscle weakness.", mode="extractive")
+    first, cite = answer.sentences[0], answer.citations[0]
+    assert first.citations == (cite.id,)
+    assert first.text.startswith("Paraneoplastic muscle weakness has been associated with")
+    assert "; Adenocarcinoma of the lung;" in first.text and first.text.endswith(".")
+    assert "•" not in first.text and not re.search(r"[A-Za-z] ?\d", first.text)  # no refs
+    doc_text = service.index.manifest.doc_text(cite.doc_id)
+    assert doc_text[cite.start:cite.end] == cite.quote  # the exact span, bullets, refs
+    assert "• Adenocarcinoma of the lung 4" in cite.quote
+    assert len(answer.sentences) <= 1 + 2  # the list and at most LIST_EXTRA beside it
+
+
+def test_answer_text_has_no_footnote_digits_but_the_quote_keeps_them(service) -> None:
+    service.ingest()
+    answer = service.ask("What causes paraneoplastic muscle weakness?", mode="extractive")
+    by_id = {c.id: c for c in answer.citations}
+    glued = [(s, by_id[s.citations[0]]) for s in answer.sentences
+             if re.search(r"[a-z] ?\d\.?$", by_id[s.citations[0]].quote)]
+    assert glued  # the source's sentence ends in a reference number ("gravis 1.")
+    for sentence, cite in glued:
+        assert not re.search(r"\d\.?$", sentence.text)
+        assert set(tokenize(sentence.text)) <= set(tokenize(strip_citation_markers(cite.quote)))

@@ -335,3 +335,23 @@ def test_generated_pairs_are_well_formed_and_mostly_judged_right() -> None:
     # measured 0.918 (README, "Evaluation"): a floor, so that a change to the checker that
     # makes it worse on real model sentences is seen
     assert balanced_accuracy(CHECKER, pairs) >= 0.9
+
+
+LIST_PASSAGE = ("Paraneoplastic muscle weakness has been associated with various cancers and "
+                "syndromes, including:\n\n• Small-cell lung cancer 6, 2\n• Adenocarcinoma of the "
+                "lung 4\n• Lambert-Eaton myasthenic syndrome 2\n• Stiffman syndrome 2")
+
+
+def test_a_lead_in_and_its_bullet_items_support_a_claim_that_lists_them() -> None:
+    from app.answer.support import SupportChecker
+
+    checker = SupportChecker()
+    listed = ("Paraneoplastic muscle weakness has been associated with various cancers and "
+              "syndromes, including: Small-cell lung cancer; Adenocarcinoma of the lung; "
+              "Lambert-Eaton myasthenic syndrome; Stiffman syndrome.")
+    assert checker.check(listed, LIST_PASSAGE).supported
+    invented = listed.replace("Stiffman syndrome", "Guillain-Barre syndrome")
+    assert not checker.check(invented, LIST_PASSAGE).supported
+    # without the bullets the lines are separate statements, not a list
+    flat = LIST_PASSAGE.replace("• ", "").replace("including:", "including.")
+    assert not checker.check(listed, flat).supported

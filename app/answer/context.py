@@ -22,9 +22,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from app.answer.evidence import Candidate
+from app.answer.candidate import Candidate
 from index.terms import QuestionTerms
 from ingest.sentences import split_sentences
+from ingest.text import refers_back
 
 Key = tuple[str, int]  # (document, offset in its cleaned text)
 
@@ -32,18 +33,12 @@ MAX_CONTEXT = 2
 LIST_MATCH = 0.5
 MAX_LIST_ITEMS = 8
 
-_REFERS_BACK = re.compile(r"(?:This|These|Those|Such|They|Their|Both|The latter|The former|"
-                          r"The (?:same|condition|disease|patient|case|syndrome)s?)\b")
 ASKS_LIST = re.compile(r"\b(?:list|listed|lists|includes?|included|enumerat\w*)\b",
                        re.IGNORECASE)
 
 
 def key(cand: Candidate) -> Key:
     return cand.hit.chunk.doc_id, cand.start
-
-
-def refers_back(sentence: str) -> bool:
-    return bool(_REFERS_BACK.match(sentence))
 
 
 def _neighbours(cand: Candidate, starts: dict[Key, Candidate],
@@ -88,6 +83,22 @@ def _next_item(item: Candidate, starts: dict[Key, Candidate]) -> Candidate | Non
         if nxt is not None:
             return nxt if nxt.text.startswith("• ") else None
     return None
+
+
+def as_one(listed: list[Candidate]) -> list[Candidate]:
+    """A list from `matching_list` as one candidate: its lead-in and the items in the same
+    chunk, so that an answer gives it as one sentence with one citation whose quote is the
+    exact span of the list; items in a later chunk follow as candidates of their own."""
+    if len(listed) < 2:
+        return listed
+    lead, chunk = listed[0], listed[0].hit.chunk
+    inside = [c for c in listed[1:] if c.hit.chunk.doc_id == chunk.doc_id
+              and c.end <= chunk.end]
+    if not inside:
+        return listed
+    end = max(c.end for c in inside)
+    one = replace(lead, end=end, text=chunk.text[lead.start - chunk.start:end - chunk.start])
+    return [one, *(c for c in listed[1:] if c not in inside)]
 
 
 def matching_list(question: str, cands: list[Candidate]) -> list[Candidate]:

@@ -28,29 +28,15 @@ import re
 import time
 from dataclasses import dataclass, replace
 
+from app.answer.candidate import Candidate
 from app.answer.injection import is_instruction
 from app.answer.quantities import asked_quantities, asked_words, states
-from app.answer.types import Citation
+from app.answer.responsive import Judge, Pair
 from index.hybrid import Hit, Retriever
 from index.terms import TERM_WEIGHT, QuestionTerms, terms
 
 LEXICAL_WEIGHT = TERM_WEIGHT  # of the question-term share, added to the retrieval score
 SUBJECT_MATCH = 0.65  # share of the question's terms a sentence stating a figure holds
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A source sentence of a retrieved chunk, with its score for this question."""
-
-    hit: Hit
-    start: int  # in the document's cleaned text
-    end: int
-    text: str
-    score: float
-
-    @property
-    def display(self) -> str:
-        return self.text[2:] if self.text.startswith("• ") else self.text
 
 
 @dataclass(frozen=True)
@@ -63,13 +49,17 @@ class Evidence:
     candidates: tuple[Candidate, ...]  # by retrieval score, best first
     ranked: tuple[Candidate, ...]  # reranked by question terms; () when not answerable
     figures: tuple[Candidate, ...] | None  # see `quantity_answers`
-    answerable: bool  # the best candidate reaches the abstention threshold
+    answerable: bool  # the best candidate reaches the abstention threshold (and the judge)
     retrieve_ms: float
 
 
 def gather(retriever: Retriever, question: str, k: int, doc_ids: list[str] | None,
-           threshold: float, hits: list[Hit] | None = None) -> Evidence:
-    """The evidence for `question`; `hits` when the caller has this question's retrieval."""
+           threshold: float, hits: list[Hit] | None = None,
+           judge: Judge | None = None) -> Evidence:
+    """The evidence for `question`; `hits` when the caller has this question's retrieval.
+    With a `judge` (`app.answer.responsive`), `ranked` holds only the candidates it keeps
+    (the best one at least: its abstention decision is measured, not used; see
+    `responsive.json`)."""
     t0 = time.perf_counter()
     asked, question = question, without_instructions(question)
     if hits is None:
@@ -81,10 +71,30 @@ def gather(retriever: Retriever, question: str, k: int, doc_ids: list[str] | Non
     figures = None
     if answerable:
         ranked = rerank(question, cands)
+        if judge is not None:
+            ranked = judged(judge, question, ranked, hits)
+            kept = [c for c in ranked if c.responsive >= judge.keep]
+            ranked = kept or ranked[:1]
+    if answerable:
         found = quantity_answers(question, ranked)
         figures = None if found is None else tuple(found)
     return Evidence(asked, question, tuple(hits), tuple(cands), tuple(ranked), figures,
                     answerable, retrieve_ms)
+
+
+def pairs(cands: list[Candidate], hits: list[Hit]) -> list[Pair]:
+    """What the responsiveness judge sees of each candidate."""
+    rank = {id(h): i for i, h in enumerate(hits)}
+    return [Pair(c.text, c.score, rank.get(id(c.hit), len(hits)),
+                 c.hit.dense_rank is not None and c.hit.lexical_rank is not None)
+            for c in cands]
+
+
+def judged(judge: Judge, question: str, ranked: list[Candidate], hits: list[Hit]
+           ) -> list[Candidate]:
+    """`ranked`, in its order, with the judge's probabilities."""
+    probs = judge.probabilities(question, pairs(ranked, hits))
+    return [replace(c, responsive=p) for c, p in zip(ranked, probs, strict=True)]
 
 
 def candidates(hits: list[Hit]) -> list[Candidate]:
@@ -149,11 +159,3 @@ def quantity_answers(question: str, ranked: list[Candidate]) -> list[Candidate] 
         if found not in out:
             out.append(found)
     return out
-
-
-def citation(cid: int, cand: Candidate) -> Citation:
-    """Citation number `cid` for a candidate: its chunk as the passage, the sentence as the
-    quote, with its exact span in the document's cleaned text."""
-    chunk = cand.hit.chunk
-    return Citation(cid, chunk.id, chunk.doc_id, chunk.title, chunk.heading_path, chunk.text,
-                    chunk.start, cand.text, cand.start, cand.end)

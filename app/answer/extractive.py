@@ -18,10 +18,17 @@
    states a quantity (`asks_quantity` / `states_quantity`, also used in generative mode).
 4. Context (`app.answer.context`): a chosen sentence brings the sentence it refers back to
    ("These include ...") and those that go on from it ("This leads to ..."); a list whose
-   lead-in matches the question comes whole, with `LIST_EXTRA` other sentences beside it.
+   lead-in matches the question comes whole, with `LIST_EXTRA` other sentences beside it,
+   as one sentence ("Lead-in: item; item.") cited once to the exact span of the list.
 
-Answer sentences are the source sentences verbatim (only a leading list bullet is dropped),
-so every statement is exactly what its citation says.
+Answer sentences are the source sentences verbatim, shown readable (a leading list bullet,
+footnote digits glued to words and trailing reference numbers dropped: `Candidate.readable`),
+so every statement is exactly what its citation says; the citation's quote and span stay
+the exact source text.
+
+With the responsiveness judge (`app.answer.responsive`), the candidates are those it keeps,
+and a sentence after the first must reach `RESPONSIVE_SHARE` of the best candidate's
+probability: a sentence on the topic that answers nothing is not added.
 """
 
 from __future__ import annotations
@@ -29,14 +36,19 @@ from __future__ import annotations
 import re
 import time
 
-from app.answer.context import ASKS_LIST, key, matching_list, with_context
-from app.answer.evidence import Candidate, Evidence, citation, gather
+from app.answer.candidate import Candidate, citation
+from app.answer.context import ASKS_LIST, as_one, key, matching_list, with_context
+from app.answer.evidence import Evidence, gather
 from app.answer.quantities import asks_quantity, states_quantity
+from app.answer.responsive import Judge
 from app.answer.types import Answer, AnswerSentence, Citation
 from index.hybrid import Retriever
 from index.terms import QuestionTerms
 
 COVERAGE_WEIGHT = 0.3  # of the share of question terms a sentence adds to the answer
+RESPONSIVE_SHARE = 0.5  # a sentence after the first needs this share of the best
+# candidate's responsiveness (`app.answer.responsive`)
+BRIEF = 2  # sentences of a brief answer (the generative fallback)
 LIST_EXTRA = 2  # sentences kept beside a list
 
 
@@ -68,12 +80,14 @@ def select_covering(question: str, ranked: list[Candidate], threshold: float,
     picked = [ranked[0]]
     covered = qterms.terms(ranked[0].text)
     floor = max(threshold, ranked[0].score - margin)
+    responsive = RESPONSIVE_SHARE * max(c.responsive for c in ranked)
     while len(picked) < max_sentences:
         best, best_value = None, floor
         for cand in ranked:
             if cand.score < threshold:
                 break
-            if any(cand.display == p.display for p in picked):
+            if cand.responsive < responsive or any(cand.display == p.display
+                                                   for p in picked):
                 continue
             value = cand.score + COVERAGE_WEIGHT * qterms.share(cand.text, covered)
             if value >= best_value:
@@ -110,36 +124,43 @@ def _without(cands: list[Candidate], drop: list[Candidate]) -> list[Candidate]:
 
 class ExtractiveAnswerer:
     def __init__(self, retriever: Retriever, abstain_threshold: float,
-                 max_sentences: int = 4, margin: float = 0.15):
+                 max_sentences: int = 4, margin: float = 0.15, judge: Judge | None = None):
         self.retriever = retriever
         self.threshold = abstain_threshold
         self.max_sentences = max_sentences
         self.margin = margin
+        self.judge = judge
 
     def answer(self, question: str, k: int, doc_ids: list[str] | None = None) -> Answer:
-        evidence = gather(self.retriever, question, k, doc_ids, self.threshold)
+        evidence = gather(self.retriever, question, k, doc_ids, self.threshold,
+                          judge=self.judge)
         return self.compose(evidence)
 
-    def compose(self, evidence: Evidence) -> Answer:
-        """The answer made of `evidence`'s best sentences (see the module docstring)."""
+    def compose(self, evidence: Evidence, brief: bool = False) -> Answer:
+        """The answer made of `evidence`'s best sentences (see the module docstring).
+        `brief`: its best `BRIEF` sentences only, with no list or context around them (the
+        generative fallback: a short answer, not a dump of source lines)."""
         t1 = time.perf_counter()
         question, cands, ranked = evidence.question, list(evidence.candidates), \
             list(evidence.ranked)
         chosen: list[Candidate] = []
         if evidence.answerable:
-            chosen = select_covering(question, ranked, self.threshold, self.max_sentences,
-                                     self.margin)
+            chosen = select_covering(question, ranked, self.threshold,
+                                     BRIEF if brief else self.max_sentences, self.margin)
             chosen = _other_sources(question, chosen, ranked, self.threshold)
             figures = evidence.figures
             if figures is not None:  # the figures asked for lead, or there is no answer
                 chosen = list(figures) and list(figures) + _without(chosen, list(figures))
             elif asks_quantity(question) and not any(states_quantity(c.text) for c in chosen):
                 chosen = []
-        if chosen:
+        if chosen and brief:
+            chosen = chosen[:BRIEF]
+        elif chosen:
             chosen = with_context(chosen, cands)
             listed = matching_list(question, cands)
             if listed:  # a list asked for leads; else it follows the best sentence
                 rest = _without(chosen, listed)[:LIST_EXTRA]
+                listed = as_one(listed)
                 chosen = (listed + rest if ASKS_LIST.search(question)
                           else rest[:1] + listed + rest[1:])
         citations: list[Citation] = []
@@ -147,7 +168,7 @@ class ExtractiveAnswerer:
         for cand in chosen:
             cite = citation(len(citations) + 1, cand)
             citations.append(cite)
-            sentences.append(AnswerSentence(cand.display, (cite.id,), cand.score))
+            sentences.append(AnswerSentence(cand.readable, (cite.id,), cand.score))
         t2 = time.perf_counter()
         timings = {"retrieve_ms": evidence.retrieve_ms, "answer_ms": (t2 - t1) * 1000}
         return Answer(evidence.asked, tuple(sentences), tuple(citations), evidence.hits,

@@ -5,14 +5,22 @@
    reranked by the question terms they hold). If the best one is below the abstention
    threshold, or the question asks for a figure (a dose, a rate...) that no candidate on
    its subject states, abstain at once: the model is not asked, so it cannot make one up.
-2. The best `evidence` sentences (default 4) are numbered [1]..[n] in a short prompt
-   (`app.answer.prompt`), and the model's reply streams out token by token.
+   With the responsiveness judge (`app.answer.responsive`) the evidence holds only the
+   sentences it keeps, and a question none of them answers is refused the same way.
+2. The best `evidence` sentences (default 4), as readable text (no footnote digits), are
+   numbered [1]..[n] in a short prompt (`app.answer.prompt`) that also says how to shape
+   the answer (`app.answer.shape`: "Yes"/"No" first, every item of a list, the figure
+   first), and the model's reply streams out token by token. A question for a list gets
+   the list whose lead-in matches it (`app.answer.context`) as its first evidence, whole,
+   as one numbered line.
 3. If the reply is the fixed no-answer sentence, the answer is an abstention.
 4. Otherwise each sentence is checked against the evidence it cites (`app.answer.verify`).
    Supported sentences make the answer, cited to the exact source sentences, numbered in
    order of first use; unsupported ones are kept aside, flagged, for display.
-5. If no sentence survives, the answer is the extractive one for the same hits, with a
-   note saying so.
+5. Repair: if no sentence survives, a `Retry` event is sent and the model writes once more
+   from the best `REPAIR_EVIDENCE` sentences only. If none survives that either, the answer
+   is the brief extractive one for the same evidence (its best one or two sentences, never
+   a list dump), with a note saying so.
 """
 
 from __future__ import annotations
@@ -21,37 +29,43 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 
-from app.answer.evidence import Candidate, citation, gather
+from app.answer.candidate import Candidate, citation
+from app.answer.context import ASKS_LIST, as_one, matching_list
+from app.answer.evidence import gather
 from app.answer.extractive import ExtractiveAnswerer
 from app.answer.prompt import answer_messages
 from app.answer.quantities import asks_quantity, states_quantity
-from app.answer.types import Answer, AnswerEvent, AnswerSentence, Citation, Draft, Final
-from app.answer.verify import check_draft, is_refusal
+from app.answer.responsive import Judge
+from app.answer.shape import question_shape
+from app.answer.types import Answer, AnswerEvent, AnswerSentence, Citation, Draft, Final, Retry
+from app.answer.verify import CheckedSentence, check_draft, is_refusal
 from app.llm.backends import Generator
 from index.hybrid import Retriever
-from ingest.text import strip_citation_markers
 
 FALLBACK_NOTE = ("The generated answer could not be verified against the sources, so the "
                  "source sentences are shown instead.")
+REPAIR_EVIDENCE = 2  # source sentences of the second, narrower attempt
 
 
 class GenerativeAnswerer:
     def __init__(self, retriever: Retriever, generator: Generator, abstain_threshold: float,
-                 evidence: int = 4, max_tokens: int = 200, max_sentences: int = 4):
+                 evidence: int = 4, max_tokens: int = 200, max_sentences: int = 4,
+                 judge: Judge | None = None):
         self.retriever = retriever
         self.generator = generator
         self.threshold = abstain_threshold
         self.evidence = evidence
         self.max_tokens = max_tokens
-        self.extractive = ExtractiveAnswerer(retriever, abstain_threshold, max_sentences)
+        self.judge = judge
+        self.extractive = ExtractiveAnswerer(retriever, abstain_threshold, max_sentences,
+                                             judge=judge)
 
     def stream(self, question: str, k: int, doc_ids: list[str] | None = None
                ) -> Iterator[AnswerEvent]:
         """`Draft` pieces as the model writes, then the `Final` verified answer."""
         t0 = time.perf_counter()
-        found = gather(self.retriever, question, k, doc_ids, self.threshold)
+        found = gather(self.retriever, question, k, doc_ids, self.threshold, judge=self.judge)
         question, ranked, figures = found.question, list(found.ranked), found.figures
-        t1 = time.perf_counter()
         timings = {"retrieve_ms": found.retrieve_ms}
 
         def final(sentences: tuple[AnswerSentence, ...] = (),
@@ -67,26 +81,41 @@ class GenerativeAnswerer:
                 states_quantity(c.text) for c in ranked[:self.evidence])):
             yield final()  # the figure asked for is stated nowhere
             return
-        evidence = _evidence(list(figures or ()) + ranked, self.evidence)
-        texts = [evidence_text(c) for c in evidence]
-        parts: list[str] = []
-        first: float | None = None
-        for piece in self.generator.stream(answer_messages(question, texts), self.max_tokens):
-            if first is None:
-                first = time.perf_counter()
-                timings["first_token_ms"] = (first - t0) * 1000
-            parts.append(piece)
-            yield Draft(piece)
-        t2 = time.perf_counter()
-        timings["generate_ms"] = (t2 - t1) * 1000
-        draft = "".join(parts)
-        if is_refusal(draft):
-            yield final()
-            return
-        checked = check_draft(draft, texts, [c.hit.chunk.text for c in evidence])
-        timings["verify_ms"] = (time.perf_counter() - t2) * 1000
-        if not any(c.supported for c in checked):
-            fallback = self.extractive.compose(found)
+        shape = question_shape(question)
+        listed = (as_one(matching_list(question, list(found.candidates)))[:1]
+                  if shape == "list" or ASKS_LIST.search(question) else [])
+        evidence = _evidence(list(figures or ()) + listed + ranked, self.evidence)
+        attempts = [evidence]
+        if len(evidence) > REPAIR_EVIDENCE:
+            attempts.append(evidence[:REPAIR_EVIDENCE])
+        checked: list[CheckedSentence] = []
+        for attempt, evidence in enumerate(attempts):
+            if attempt:
+                yield Retry("The draft could not be verified against the sources: writing "
+                            f"it again from the best {len(evidence)} source sentences.")
+            texts = [c.readable for c in evidence]
+            parts: list[str] = []
+            t1 = time.perf_counter()
+            for piece in self.generator.stream(answer_messages(question, texts, shape),
+                                               self.max_tokens):
+                if "first_token_ms" not in timings:
+                    timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
+                parts.append(piece)
+                yield Draft(piece)
+            t2 = time.perf_counter()
+            timings["generate_ms"] = timings.get("generate_ms", 0.0) + (t2 - t1) * 1000
+            draft = "".join(parts)
+            if is_refusal(draft):
+                yield final()
+                return
+            checked = check_draft(draft, texts, [c.hit.chunk.text for c in evidence])
+            timings["verify_ms"] = timings.get("verify_ms", 0.0) + (
+                time.perf_counter() - t2) * 1000
+            if any(c.supported for c in checked):
+                break
+            timings["attempts"] = attempt + 2
+        else:
+            fallback = self.extractive.compose(found, brief=True)
             yield Final(replace(fallback, timings=timings, generator=self.generator.name,
                                 note=FALLBACK_NOTE))
             return
@@ -117,10 +146,3 @@ def _evidence(cands: list[Candidate], n: int) -> list[Candidate]:
         if len(out) == n:
             break
     return out
-
-
-def evidence_text(cand: Candidate) -> str:
-    """The sentence as the model sees it and as its claims are checked against: footnote
-    digits glued to words ("cyclophosphamide6") and trailing reference numbers removed, so
-    that they are neither copied nor mistaken for figures."""
-    return strip_citation_markers(cand.display, trailing_numbers=True) or cand.display

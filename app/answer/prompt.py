@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.answer.shape import Shape
 from app.answer.types import ABSTAIN_TEXT
 from app.llm.backends import Message
 
@@ -51,10 +52,25 @@ conversation: replace words like "it", "they" or "this" with what they refer to.
 meaning. Reply with the rewritten question only."""
 
 
-def answer_messages(question: str, evidence: Sequence[str]) -> list[Message]:
+# How to shape the answer to the question's shape (`app.answer.shape`). It goes after the
+# question, so the system message and the example stay the same prefix for the cache.
+SHAPE_HINTS: dict[Shape, str] = {
+    "yes-no": "Open with Yes or No if the sources settle it, then say why.",
+    "list": "Name every item the sources give, in one sentence, citing every source used.",
+    "figure": "Give the figure first.",
+    "why-how": "Give the cause, mechanism or steps the sources state.",
+    "definition": "Say what it is, in the sources' words.",
+    "comparison": "Say how they differ or agree.",
+}
+
+
+def answer_messages(question: str, evidence: Sequence[str],
+                    shape: Shape | None = None) -> list[Message]:
     sources = "\n".join(f"[{n}] {' '.join(text.split())}"
                         for n, text in enumerate(evidence, start=1))
     user = f"<sources>\n{sources}\n</sources>\n\nQuestion: {' '.join(question.split())}"
+    if shape in SHAPE_HINTS:
+        user += f"\n({SHAPE_HINTS[shape]})"
     return [{"role": "system", "content": SYSTEM}, *EXAMPLES,
             {"role": "user", "content": user}]
 

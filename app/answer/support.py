@@ -20,7 +20,9 @@ Method of ``SupportChecker.check(claim, passage)``
 2. The passage is split into sentences (``ingest.text.split_sentences``). Candidate *sources* are
    each sentence, and each pair of adjacent sentences when both sentences contribute at least
    two claim words the other lacks (a genuine merge, so one stray word borrowed from a
-   neighbour does not make a source). The lexical score of a source is the weighted share of
+   neighbour does not make a source), and each list: a lead-in ending with ":" with the
+   bullet items that follow it ("Associated conditions include: • A • B" supports "A and B
+   are associated conditions"). The lexical score of a source is the weighted share of
    claim words it contains. With ``embed`` the score of a source is
    ``(1 - embed_weight) * lexical + embed_weight * max(0, cosine(claim, source))``.
    The best-scoring source is the *best source sentence*.
@@ -60,6 +62,9 @@ from ingest.text import (
 )
 
 EmbedFn = Callable[[list[str]], np.ndarray]
+
+
+_BULLETS = ("•", "-", "*", "–", "▪", "●", "◦")
 
 
 def _words(s: str) -> tuple[str, ...]:
@@ -266,13 +271,22 @@ class SupportChecker:
     # ---------------------------------------------------------------- helpers
 
     def _sources(self, passage: str, claim_words: set[str]) -> list[_Source]:
-        sents = [passage[a:b] for a, b in split_sentences(passage)]
+        spans = split_sentences(passage)
+        sents = [passage[a:b] for a, b in spans]
+        items = [passage[passage.rfind("\n", 0, a) + 1:a].strip().startswith(_BULLETS)
+                 for a, _ in spans]  # the sentence is a list item: a bullet opens its line
         words = [frozenset(content_words(s)) for s in sents]
         out = [_Source(s, w) for s, w in zip(sents, words, strict=True)]
         for i in range(len(sents) - 1):
             a, b = words[i] & claim_words, words[i + 1] & claim_words
             if len(a - b) >= 2 and len(b - a) >= 2:
                 out.append(_Source(sents[i] + " " + sents[i + 1], words[i] | words[i + 1]))
+            if sents[i].rstrip().endswith(":"):  # a lead-in and its list are one statement
+                j = i + 1
+                while j < len(sents) and items[j]:
+                    j += 1
+                if j - i > 2:
+                    out.append(_Source(" ".join(sents[i:j]), frozenset().union(*words[i:j])))
         return out
 
     # ---------------------------------------------------------------- API

@@ -117,14 +117,23 @@ class Draft:
 
 
 @dataclass(frozen=True)
+class Retry:
+    """The draft so far failed verification: what was drafted is dropped and the model
+    writes again from narrower evidence; `Draft`s of the new attempt follow."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Final:
     """The answer as it is shown: the last event of every answer stream."""
 
     answer: Answer
 
 
-AnswerEvent = Draft | Final
-"""What an answer stream yields: any number of `Draft`s, then exactly one `Final`."""
+AnswerEvent = Draft | Retry | Final
+"""What an answer stream yields: any number of `Draft`s (a `Retry` between two attempts),
+then exactly one `Final`."""
 
 
 def final_answer(events) -> Answer:

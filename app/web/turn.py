@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from app.answer.types import MODE_CHOICES, Answer, AnswerEvent, Draft, Final, Mode
+from app.answer.types import MODE_CHOICES, Answer, AnswerEvent, Draft, Final, Mode, Retry
 from app.conversation import Conversation, Exchange, rewrite_query, topic_of
 from app.web import render
 from ingest.errors import CitewiseError
@@ -133,6 +133,8 @@ def chat_turn(service: Answerer, question: str, history: Sequence[Turn], k: int 
                 case Draft(text):
                     draft.append(text)
                     yield ChatView((*turns, turn), draft="".join(draft), done=False)
+                case Retry():  # the first draft failed verification: a new one follows
+                    draft.clear()
                 case Final(answer=answer):
                     pass
     except CitewiseError as exc:
