@@ -16,6 +16,11 @@ The parent reads the bytes (so that its permission errors and size checks stay w
 were) and keeps what needs other documents (lines repeated across documents) and the
 cleaning; the child only loads. `seconds=None` loads in this process, with no budget.
 
+The child ignores Ctrl-C (the terminal sends SIGINT to both): the parent decides, and a
+`with Worker` block left by an exception (KeyboardInterrupt) kills the child at once rather
+than let it finish its file. The child never outlives its parent, however the parent ends
+(SIGKILL, SIGTERM, a crash): see `_die_with_parent`.
+
     with Worker(60.0) as worker:
         for tag, out in worker.run((tag, (name, data, max_chars)) for ...):
             ...  # out: what `load_job` returned, or a LoadError saying why not
@@ -23,14 +28,17 @@ cleaning; the child only loads. `seconds=None` loads in this process, with no bu
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -47,6 +55,7 @@ BATCH_BYTES = 8_000_000
 START_SECONDS = 120.0  # for the child to start (a loaded machine): not part of any budget
 ROOT = Path(__file__).resolve().parent.parent
 _HEADER = struct.Struct(">Q")
+PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 T = TypeVar("T")
 
 
@@ -86,8 +95,11 @@ class Worker:
     def __enter__(self) -> Worker:
         return self
 
-    def __exit__(self, *_: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # Ctrl-C (or an error) mid-file: the child's work is not wanted any more
+            self._kill()
 
     def run(self, jobs: Iterable[tuple[T, tuple]]) -> Iterator[tuple[T, Any]]:
         """(tag, result or LoadError) for each (tag, arguments) job, in order."""
@@ -116,9 +128,12 @@ class Worker:
             _pipe(proc.stdin).close()  # the child ends at the end of its input
             proc.wait(timeout=2)
         except (OSError, subprocess.TimeoutExpired):
-            proc.kill()
-            proc.wait()
-        _pipe(proc.stdout).close()
+            pass
+        finally:  # also when Ctrl-C comes during the wait
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            _pipe(proc.stdout).close()
 
     # -- the parent's side ------------------------------------------------------------------
     def _run_batch(self, batch: list[tuple[T, bytes]]) -> Iterator[tuple[T, Any]]:
@@ -163,7 +178,8 @@ class Worker:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", "from ingest.worker import serve; serve()", self.target],
+                [sys.executable, "-c", "from ingest.worker import serve; serve()", self.target,
+                 str(os.getpid())],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=ROOT)
         except OSError as exc:
             log.warning("cannot start the file reader process (%s): reading files in this "
@@ -224,8 +240,9 @@ class Worker:
         if proc is not None:
             proc.kill()
             proc.wait()
-            _pipe(proc.stdin).close()
-            _pipe(proc.stdout).close()
+            for stream in (proc.stdin, proc.stdout):
+                with contextlib.suppress(OSError):  # BrokenPipeError: unsent input
+                    _pipe(stream).close()
 
 
 def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
@@ -267,10 +284,11 @@ def _call(function: Callable, args: tuple) -> Any:
 
 # -- the child's side -----------------------------------------------------------------------
 def serve() -> None:
-    """The child's loop: read a batch, answer job by job, until the input ends."""
-    import signal
-
+    """The child's loop: read a batch, answer job by job, until the input ends.
+    Arguments: the target (module:function) and the parent's pid."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if len(sys.argv) > 2:
+        _die_with_parent(int(sys.argv[2]))
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever a library prints goes to stderr, not into the answers
     function = _resolve(sys.argv[1] if len(sys.argv) > 1 else TARGET)
@@ -283,3 +301,32 @@ def serve() -> None:
                 _write(out, ("error", str(result)))
             else:
                 _write(out, ("ok", result))
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this process as soon as `parent` ends, however it ends: a child left reading a
+    hostile file would go on for ever, holding the parent's stderr open.
+
+    On Linux the kernel sends SIGKILL (PR_SET_PDEATHSIG), even while a loader is stuck in C
+    code. It comes when the parent's thread that started the child ends: a `Worker` is used
+    by one thread at a time, which starts its children (a child killed because another
+    thread took the Worker over is reported as died, and replaced). Elsewhere a thread looks
+    every second, which a loader holding the interpreter in C code delays."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # gone already, before the signal was armed
+        os._exit(1)
+    if not armed:
+        def orphaned() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=orphaned, daemon=True, name="parent-watch").start()

@@ -9,6 +9,8 @@ writer): the real `citewise` CLI, with the fake embedder instead of the packaged
 Settings come from the environment (CITEWISE_SOURCES_DIR, CITEWISE_INDEX_DIR), as for the
 real CLI. With `KILL_AT=STEP:N:WHEN` in the environment the process SIGKILLs itself at the
 Nth call of STEP, before or after the real call (WHEN: `before` or `after`); see `STEPS`.
+With `READ_WITH=module:function` the file reader child runs that instead of
+`ingest.worker.load_job` (say, `tests.test_hostile_input:hostile_job`).
 Nothing here ships: `tests/` is not part of the package.
 """
 
@@ -104,6 +106,10 @@ def _service() -> Any:
 def main(argv: list[str]) -> int:
     if os.environ.get("KILL_AT"):
         install_kill_hook(os.environ["KILL_AT"])
+    if os.environ.get("READ_WITH"):
+        from ingest import worker
+
+        worker.TARGET = os.environ["READ_WITH"]
     command, args = argv[0], argv[1:]
     if command == "cli":
         import app.service
