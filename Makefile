@@ -20,11 +20,12 @@ run: $(STAMP)  ## set up, ingest the default corpus (incrementally) and serve th
 	$(BIN)/citewise ingest
 	$(BIN)/citewise serve
 
-test: $(STAMP) $(PUBMED) $(CHROMIUM)  ## set up, run the test suite, then the eval gate (plain, distractors, generative)
+test: $(STAMP) $(PUBMED) $(CHROMIUM)  ## set up, run the test suite, then the eval gate (plain, distractors, generative plain and with distractors)
 	$(BIN)/pytest
 	$(BIN)/citewise eval
 	$(BIN)/citewise eval --distractors $(DISTRACTORS)
 	$(BIN)/citewise eval --mode generative --per-kind 2
+	$(BIN)/citewise eval --mode generative --per-kind 2 --distractors $(DISTRACTORS)
 
 eval: $(STAMP) $(PUBMED)  ## full eval report with the stock baseline, in eval/out/
 	$(BIN)/citewise eval --baseline --out eval/out/plain

@@ -60,7 +60,9 @@ class Settings(BaseSettings):
                                                "seconds; one that takes longer is listed as "
                                                "failed with the reason.")
     max_answer_sentences: int = Field(4, ge=1, le=5,
-                                      description="Most sentences in an extractive answer.")
+                                      description="Most sentences in an answer, in both modes "
+                                                  "(a list given as one sentence counts "
+                                                  "once).")
 
     # -- answers ------------------------------------------------------------------------------
     answer_mode: Literal["auto", "extractive", "generative"] = Field(

@@ -1,7 +1,8 @@
 """The eval gate: compare metrics with `eval/thresholds.toml`.
 
 `[gate.plain]` applies to the default sources, `[gate.distractors]` to a run with
-distractor abstracts, `[gate.generative]` to generative answers (on either); `[targets]`
+distractor abstracts, `[gate.generative]` to generative answers on the default sources and
+`[gate.generative_distractors]` to generative answers with distractors; `[targets]`
 are where citewise must get to and are reported, not enforced (see the comments in the
 file).
 """
@@ -23,7 +24,9 @@ def load_thresholds(path: Path = DEFAULT_THRESHOLDS) -> dict[str, Any]:
 
 def gate_for(thresholds: dict[str, Any], distractors: int, mode: str = "extractive") -> Bounds:
     if mode == "generative":
-        return thresholds["gate"]["generative"]
+        gates = thresholds["gate"]
+        return gates.get("generative_distractors", gates["generative"]) if distractors \
+            else gates["generative"]
     return thresholds["gate"]["distractors" if distractors else "plain"]
 
 

@@ -134,7 +134,7 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def measure(judge: Judge, questions: list[Question]) -> dict[str, float]:
+def measure(judge: Judge, questions: list[Question]) -> dict[str, float | None]:
     """The judge's figures on `questions`: pairs and per-question decisions."""
     probs = [_probs(judge, q) for q in questions]
     p = np.concatenate(probs)

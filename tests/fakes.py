@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ingest.text import search_words as tokenize
+
+if TYPE_CHECKING:
+    from app.service import Citewise
 
 
 class HashingEmbedder:
@@ -89,3 +93,15 @@ def copy_first_source(messages: list[dict]) -> str:
     if not sources:  # a rewrite prompt: return the last question as is
         return messages[-1]["content"].rsplit("User: ", 1)[-1].split("\n")[0]
     return f"{sources[0]} [1]"
+
+
+def generative(settings, embedder, reply=None) -> tuple[Citewise, ScriptedGenerator]:
+    """A service in generative mode over `settings`, answering with a scripted model;
+    ingested."""
+    from app.service import Citewise
+
+    model = ScriptedGenerator(reply)
+    service = Citewise(settings.model_copy(update={"answer_mode": "generative"}), embedder,
+                       generator=model)
+    service.ingest()
+    return service, model

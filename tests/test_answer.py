@@ -319,3 +319,30 @@ def test_answer_text_has_no_footnote_digits_but_the_quote_keeps_them(service) ->
     for sentence, cite in glued:
         assert not re.search(r"\d\.?$", sentence.text)
         assert set(tokenize(sentence.text)) <= set(tokenize(strip_citation_markers(cite.quote)))
+
+
+TITLE = ("Microvascular Disease and Risk of Cardiovascular Events and Death From Intensive "
+         "Treatment in Type 2 Diabetes: The ACCORDION Study")
+
+
+@pytest.mark.parametrize(("sentence", "title", "nothing"), [
+    ("OBJECTIVES: To estimate initial levels of symptoms of depression.", "", True),
+    ("Methods: HbA1c concentrations were analysed in 200 patients.", "", True),
+    ("DESIGN, SETTING, PARTICIPANTS: Longitudinal cohort study.", "", True),
+    (TITLE + ".", TITLE[:120], True),  # the title a first line gives, cut at 120 characters
+    ("CONCLUSIONS: NACT could improve survival outcomes.", "", False),
+    ("Results: LEMS was found in 3% of patients.", "", False),
+    ("LEMS is diagnosed by detecting anti-VGCC antibodies.", "Lambert-Eaton syndrome", False),
+])
+def test_titles_and_statements_of_aim_or_method_are_not_answers(sentence, title,
+                                                                 nothing) -> None:
+    from app.answer.evidence import states_nothing
+
+    assert states_nothing(sentence, title) is nothing
+
+
+def test_a_sentence_that_opens_with_a_short_heading_title_is_still_an_answer() -> None:
+    from app.answer.evidence import states_nothing
+
+    assert not states_nothing("Plasmapheresis removes pathogenic antibodies.", "Plasmapheresis")
+    assert states_nothing("Plasmapheresis.", "Plasmapheresis")

@@ -261,9 +261,9 @@ def test_a_watch_reports_a_full_disk_and_goes_on(service: Citewise,
 ])
 def test_every_form_of_a_full_disk_is_recognised(exc: Exception) -> None:
     assert is_disk_full(exc)
-    with pytest.raises(DiskFullError, match="The disk holding /idx is full"):
-        with disk_full_guard(Path("/idx")):
-            raise exc
+    with pytest.raises(DiskFullError, match="The disk holding /idx is full"), \
+            disk_full_guard(Path("/idx")):
+        raise exc
 
 
 def test_a_wrapped_full_disk_is_recognised_and_other_errors_pass() -> None:

@@ -65,7 +65,11 @@ def test_gate_names_each_metric_that_falls_short() -> None:
 
 def test_shipped_thresholds_have_every_section() -> None:
     thresholds = gate.load_thresholds()
-    assert set(thresholds["gate"]) == {"plain", "distractors", "generative"}
+    assert set(thresholds["gate"]) == {"plain", "distractors", "generative",
+                                       "generative_distractors"}
+    assert gate.gate_for(thresholds, 3000, "generative") \
+        == thresholds["gate"]["generative_distractors"]
+    assert gate.gate_for(thresholds, 0, "generative") == thresholds["gate"]["generative"]
     for bounds in (thresholds["targets"], *thresholds["gate"].values()):
         assert "answer.dangling_citations" in bounds
 
@@ -75,8 +79,7 @@ def test_mode_targets_are_report_only_and_precision_gated_plain_only() -> None:
     assert thresholds["mode_targets"]["extractive"]["answer.answer_precision"] == {"min": 0.8}
     assert thresholds["mode_targets"]["generative"]["answer.answer_precision"] == {"min": 0.85}
     assert "answer.answer_precision" in thresholds["gate"]["plain"]
-    for name in ("distractors", "generative"):
-        assert "answer.answer_precision" not in thresholds["gate"][name]
+    assert "answer.answer_precision" not in thresholds["gate"]["distractors"]
     # the gate of a mode never includes a mode target
     for mode in ("extractive", "generative"):
         assert gate.gate_for(thresholds, 0, mode).get("answer.answer_precision") != \

@@ -12,16 +12,14 @@ from pathlib import Path
 import pytest
 
 from app.answer.extractive import BRIEF
-from app.answer.generative import FALLBACK_NOTE, REPAIR_EVIDENCE
-from app.answer.prompt import SHAPE_HINTS, answer_messages
-from app.answer.shape import question_shape
+from app.answer.generative import FALLBACK_NOTE
 from app.answer.types import ABSTAIN_TEXT, Draft, Final, Retry
 from app.answer.verify import check_draft, is_refusal, split_claims
 from app.conversation import Conversation
 from app.llm.backends import OpenAIChat, make_generator
 from app.service import Citewise
 from ingest.errors import ConfigError, GeneratorError
-from tests.fakes import HashingEmbedder, ScriptedGenerator, copy_first_source, numbered_sources
+from tests.fakes import HashingEmbedder, generative, numbered_sources
 
 QUESTION = "Which antibodies characterize LEMS voltage-gated calcium channels?"
 CANARY = "PWNED"
@@ -185,14 +183,6 @@ def test_refusals_are_recognised() -> None:
 
 # -- the answerer, with scripted models -------------------------------------------------------
 
-def generative(settings, embedder, reply=None) -> tuple[Citewise, ScriptedGenerator]:
-    model = ScriptedGenerator(reply)
-    service = Citewise(settings.model_copy(update={"answer_mode": "generative"}), embedder,
-                       generator=model)
-    service.ingest()
-    return service, model
-
-
 def test_stream_yields_draft_pieces_then_the_verified_answer(settings, embedder) -> None:
     service, model = generative(settings, embedder)
     events = list(service.stream(QUESTION))
@@ -244,41 +234,6 @@ def test_nothing_supported_falls_back_to_the_extractive_answer(settings, embedde
     assert not answer.abstained and "orange" not in answer.text
     assert all(s.supported is None for s in answer.sentences)  # verbatim source sentences
     assert 1 <= len(answer.sentences) <= BRIEF  # the best sentences, not a dump of lines
-
-
-def test_a_draft_that_fails_is_written_again_from_the_best_two_sentences(settings,
-                                                                       embedder) -> None:
-    def second_time_right(messages):
-        if len(model.calls) == 1:
-            return "Drinking two litres of orange juice cures it [1]."
-        return copy_first_source(messages)
-
-    service, model = generative(settings, embedder, second_time_right)
-    events = list(service.stream(QUESTION))
-    kinds = [type(e).__name__ for e in events]
-    assert kinds.count("Retry") == 1 and kinds[-1] == "Final"
-    assert kinds.index("Retry") < len(kinds) - 2  # drafts of the second attempt follow it
-    answer = events[-1].answer
-    assert answer.mode == "generative" and answer.note == ""
-    assert [s.supported for s in answer.sentences] == [True]
-    assert "orange" not in answer.text
-    first, second = (numbered_sources(call) for call in model.calls)
-    assert len(first) > REPAIR_EVIDENCE and second == first[:REPAIR_EVIDENCE]
-    assert answer.timings["attempts"] == 2
-
-
-@pytest.mark.parametrize(("question", "hint"), [
-    ("Does LEMS always come with small-cell lung cancer?", "Open with Yes or No"),
-    ("List the antibodies that characterize LEMS.", "Name every item"),
-])
-def test_the_prompt_asks_for_the_shape_of_answer_the_question_wants(settings, embedder,
-                                                                    question, hint) -> None:
-    service, model = generative(settings, embedder)
-    service.ask(question)
-    if model.calls:  # the question may be refused before the model is asked
-        assert hint in model.calls[0][-1]["content"]
-    assert answer_messages(question, ["x"], question_shape(question))[-1]["content"] \
-        .endswith(f"({SHAPE_HINTS[question_shape(question)]})")
 
 
 def test_a_model_refusal_is_an_abstention(settings, embedder) -> None:
@@ -370,3 +325,5 @@ def test_an_exported_conversation_leaves_removed_sentences_out_of_the_answer(
     md = export_markdown([Turn(QUESTION, QUESTION, "LEMS", answer=answer)])
     answer_part, removed_part = md.split("Removed, not supported by the sources:")
     assert "zinc" not in answer_part and "~~It is cured by 60 mg of zinc.~~" in removed_part
+
+

@@ -76,6 +76,22 @@ def with_context(chosen: list[Candidate], cands: list[Candidate]) -> list[Candid
     return list(out.values())
 
 
+def joined(cand: Candidate, cands: list[Candidate]) -> Candidate:
+    """`cand` as one candidate with the sentence it refers back to and the sentences that
+    go on from it (`with_context`), when they lie in its chunk: evidence a model can use
+    alone ("This leads to encephalitis, ataxia ..." with the sentence "This" stands for).
+    Its span covers them all, so its citation quotes them exactly."""
+    chunk = cand.hit.chunk
+    around = [c for c in with_context([cand], cands)
+              if c.hit.chunk.doc_id == chunk.doc_id and chunk.start <= c.start
+              and c.end <= chunk.end]
+    start, end = min(c.start for c in around), max(c.end for c in around)
+    if (start, end) == (cand.start, cand.end):
+        return cand
+    return replace(cand, start=start, end=end,
+                   text=chunk.text[start - chunk.start:end - chunk.start])
+
+
 def _next_item(item: Candidate, starts: dict[Key, Candidate]) -> Candidate | None:
     """The list item on the line after `item` (it may sit in another retrieved chunk)."""
     for gap in range(1, 4):  # the newline, and the indent of the next item

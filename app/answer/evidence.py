@@ -7,7 +7,8 @@
    of its sentences: cosine similarity to the question less a penalty for restating it
    (`index.hybrid`; sentence vectors are stored at ingest, so nothing is embedded here).
 3. Candidates are those sentences, each kept once (chunks overlap). Sentences addressed to
-   an AI model are not candidates (`app.answer.injection`).
+   an AI model are not candidates (`app.answer.injection`), nor are sentences that report
+   nothing (`states_nothing`: a paper's title line, a structured abstract's aim or method).
 4. If the best candidate's score is below the abstention threshold the evidence is not
    `answerable` (the threshold is calibrated on the gold set: `python -m eval.tune`).
 5. Rerank: each candidate gains `LEXICAL_WEIGHT` times the share of the question's terms
@@ -109,10 +110,29 @@ def candidates(hits: list[Hit]) -> list[Candidate]:
                 continue
             seen.add(key)
             text = chunk.text[s.start - chunk.start:s.end - chunk.start]
-            if is_instruction(text):  # a prompt injection is not evidence
+            if is_instruction(text) or states_nothing(text, chunk.title):
                 continue
             out.append(Candidate(hit, s.start, s.end, text, s.score))
     return sorted(out, key=lambda c: -c.score)
+
+
+_AIM_OR_METHOD = re.compile(r"(?:objectives?|aims?|purposes?|methods?|materials and methods|"
+                            r"(?:study )?design|setting|participants|patients and methods|"
+                            r"design, setting,? (?:and )?participants)\s*:", re.IGNORECASE)
+
+
+def states_nothing(sentence: str, title: str) -> bool:
+    """True for a sentence that reports no finding: the document's own title (a paper's
+    title line is in its text, "Trajectories of depression ... cohort."), or a structured
+    abstract's statement of aim or method ("OBJECTIVES: To estimate ...", "Methods: HbA1c
+    concentrations were analysed ..."). On the topic of a question by design, neither
+    answers it; the passage around still shows them."""
+    if _AIM_OR_METHOD.match(sentence):
+        return True
+    title, sentence = " ".join(title.split()).rstrip("."), " ".join(sentence.split())
+    # a title taken from the first line is cut at 120 characters (`ingest.clean`)
+    return bool(title) and (sentence.rstrip(".") == title
+                            or len(title) >= 100 and sentence.startswith(title))
 
 
 def rerank(question: str, cands: list[Candidate]) -> list[Candidate]:

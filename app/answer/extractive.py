@@ -49,6 +49,7 @@ COVERAGE_WEIGHT = 0.3  # of the share of question terms a sentence adds to the a
 RESPONSIVE_SHARE = 0.5  # a sentence after the first needs this share of the best
 # candidate's responsiveness (`app.answer.responsive`)
 BRIEF = 2  # sentences of a brief answer (the generative fallback)
+MAX_CITATIONS = 6  # distinct citations an answer may carry
 LIST_EXTRA = 2  # sentences kept beside a list
 
 
@@ -163,6 +164,7 @@ class ExtractiveAnswerer:
                 listed = as_one(listed)
                 chosen = (listed + rest if ASKS_LIST.search(question)
                           else rest[:1] + listed + rest[1:])
+        chosen = chosen[:min(self.max_sentences, MAX_CITATIONS)]  # context and lists too
         citations: list[Citation] = []
         sentences: list[AnswerSentence] = []
         for cand in chosen:

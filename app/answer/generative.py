@@ -10,14 +10,23 @@
 2. The best `evidence` sentences (default 4), as readable text (no footnote digits), are
    numbered [1]..[n] in a short prompt (`app.answer.prompt`) that also says how to shape
    the answer (`app.answer.shape`: "Yes"/"No" first, every item of a list, the figure
-   first), and the model's reply streams out token by token. A question for a list gets
+   first), and the model's reply streams out token by token. Each evidence sentence comes
+   with the sentence it refers back to and those that go on from it ("This leads to ..."),
+   as one numbered line (`app.answer.context.joined`). A question for a list gets
    the list whose lead-in matches it (`app.answer.context`) as its first evidence, whole,
    as one numbered line.
 3. If the reply is the fixed no-answer sentence, the answer is an abstention.
 4. Otherwise each sentence is checked against the evidence it cites (`app.answer.verify`).
    Supported sentences make the answer, cited to the exact source sentences, numbered in
    order of first use; unsupported ones are kept aside, flagged, for display.
-5. Repair: if no sentence survives, a `Retry` event is sent and the model writes once more
+5. Completion: the best sentence the extractive answerer would give (its first; for a list
+   question, the whole list) is added verbatim, cited, when the verified answer does not
+   say it (holds under `COVERED` of its content words) and has room: a small model often
+   answers beside the point, or names two items of a list of seven; with it the answer
+   never lacks what the extractive answer leads with. Its `reason` says so. A sentence
+   that cites only the list asked for is replaced by the whole list, verbatim (the model
+   tends to name some items), once.
+6. Repair: if no sentence survives, a `Retry` event is sent and the model writes once more
    from the best `REPAIR_EVIDENCE` sentences only. If none survives that either, the answer
    is the brief extractive one for the same evidence (its best one or two sentences, never
    a list dump), with a note saying so.
@@ -30,7 +39,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from app.answer.candidate import Candidate, citation
-from app.answer.context import ASKS_LIST, as_one, matching_list
+from app.answer.context import ASKS_LIST, as_one, joined, matching_list
 from app.answer.evidence import gather
 from app.answer.extractive import ExtractiveAnswerer
 from app.answer.prompt import answer_messages
@@ -41,10 +50,15 @@ from app.answer.types import Answer, AnswerEvent, AnswerSentence, Citation, Draf
 from app.answer.verify import CheckedSentence, check_draft, is_refusal
 from app.llm.backends import Generator
 from index.hybrid import Retriever
+from ingest.text import content_words
 
 FALLBACK_NOTE = ("The generated answer could not be verified against the sources, so the "
                  "source sentences are shown instead.")
 REPAIR_EVIDENCE = 2  # source sentences of the second, narrower attempt
+COMPLETE = 1  # best source sentences added to a verified answer that does not say them
+COVERED = 0.8  # share of a source sentence's content words an answer holds when it says it
+SOURCE_SENTENCE = "the source's best sentence, added verbatim"
+WHOLE_LIST = "the whole list, verbatim, for the items the model chose from it"
 
 
 class GenerativeAnswerer:
@@ -57,6 +71,7 @@ class GenerativeAnswerer:
         self.evidence = evidence
         self.max_tokens = max_tokens
         self.judge = judge
+        self.max_sentences = max_sentences
         self.extractive = ExtractiveAnswerer(retriever, abstain_threshold, max_sentences,
                                              judge=judge)
 
@@ -84,7 +99,9 @@ class GenerativeAnswerer:
         shape = question_shape(question)
         listed = (as_one(matching_list(question, list(found.candidates)))[:1]
                   if shape == "list" or ASKS_LIST.search(question) else [])
-        evidence = _evidence(list(figures or ()) + listed + ranked, self.evidence)
+        cands = list(found.candidates)
+        evidence = _evidence([joined(c, cands) for c in list(figures or ()) + ranked],
+                             self.evidence, listed)
         attempts = [evidence]
         if len(evidence) > REPAIR_EVIDENCE:
             attempts.append(evidence[:REPAIR_EVIDENCE])
@@ -121,28 +138,64 @@ class GenerativeAnswerer:
             return
         citations: list[Citation] = []
         number: dict[int, int] = {}  # evidence number -> citation id
+
+        def cite(n: int) -> int:
+            if n not in number:
+                number[n] = len(citations) + 1
+                citations.append(citation(number[n], evidence[n - 1]))
+            return number[n]
+
+        # the list asked for, if it is evidence: given whole, not as the items the model chose
+        whole = next((n for n, c in enumerate(evidence, start=1) if listed and c is listed[0]),
+                     None)
         sentences: list[AnswerSentence] = []
+        kept = 0
         for c in checked:
+            if c.supported and kept == self.max_sentences:
+                break  # at most `max_sentences` sentences an answer
             if not c.supported:
                 sentences.append(AnswerSentence(c.text, (), c.score, False, c.reason))
-                continue
-            ids = []
-            for n in c.cited:
-                if n not in number:
-                    number[n] = len(citations) + 1
-                    citations.append(citation(number[n], evidence[n - 1]))
-                ids.append(number[n])
-            sentences.append(AnswerSentence(c.text, tuple(ids), c.score, True, c.reason))
+            elif whole is not None and c.cited == (whole,):
+                if whole not in number:
+                    kept += 1
+                    sentences.append(AnswerSentence(evidence[whole - 1].readable,
+                                                    (cite(whole),), c.score, True, WHOLE_LIST))
+            else:
+                kept += 1
+                sentences.append(AnswerSentence(c.text, tuple(cite(n) for n in c.cited),
+                                                c.score, True, c.reason))
+        # the source's best sentence (the list, for a list question), if the answer does not
+        # say it (see the module docstring)
+        if listed:
+            best = [(listed[0].readable, citation(0, listed[0]), listed[0].score)]
+        else:
+            brief = self.extractive.compose(found, brief=True)
+            best = [(s.text, c, s.score) for s, c in zip(brief.sentences, brief.citations,
+                                                          strict=True)]
+        said = set().union(*(content_words(s.text) for s in sentences if s.supported))
+        for text, source, score in best[:COMPLETE]:
+            words = set(content_words(text))
+            if kept == self.max_sentences or len(words & said) >= COVERED * len(words) or any(
+                    (c.doc_id, c.start) == (source.doc_id, source.start) for c in citations):
+                break
+            kept += 1
+            citations.append(replace(source, id=len(citations) + 1))
+            sentences.append(AnswerSentence(text, (len(citations),), score, True,
+                                            SOURCE_SENTENCE))
         yield final(tuple(sentences), tuple(citations))
 
 
-def _evidence(cands: list[Candidate], n: int) -> list[Candidate]:
-    """The best `n` candidates with distinct text (the same sentence can sit in two
-    documents)."""
+def _evidence(cands: list[Candidate], n: int, first: list[Candidate]) -> list[Candidate]:
+    """`first`, then the best candidates, `n` in all, with distinct text (the same sentence
+    can sit in two documents) and no span inside another's."""
     out: list[Candidate] = []
-    for cand in cands:
-        if all(cand.display != c.display for c in out):
+    for cand in [*first, *cands]:
+        if all(cand.display != c.display and not _inside(cand, c) for c in out):
             out.append(cand)
         if len(out) == n:
             break
     return out
+
+
+def _inside(a: Candidate, b: Candidate) -> bool:
+    return a.hit.chunk.doc_id == b.hit.chunk.doc_id and b.start <= a.start and a.end <= b.end

@@ -60,7 +60,9 @@ def split_claims(draft: str, n_evidence: int) -> list[tuple[str, tuple[int, ...]
             if 1 <= n <= n_evidence and n not in cited:
                 cited.append(n)
         text = " ".join(CITATION_MARKER.sub("", raw).split())
-        text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+        text = re.sub(r"\s+([.,;:!?])", r"\1", text).lstrip("-*• ")
+        if re.search(r"[A-Za-z0-9)]$", text):  # a list item the model wrote as a bullet
+            text += "."
         if (text or cited) and not is_refusal(text):  # a closing "The sources don't ..."
             out.append((text, tuple(cited)))
     return [(text, cited) for text, cited in _merge_marker_only(out) if text]
