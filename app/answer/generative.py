@@ -40,7 +40,7 @@ from dataclasses import replace
 
 from app.answer.candidate import Candidate, citation
 from app.answer.context import ASKS_LIST, as_one, joined, matching_list
-from app.answer.evidence import gather
+from app.answer.evidence import Evidence, gather
 from app.answer.extractive import ExtractiveAnswerer
 from app.answer.prompt import answer_messages
 from app.answer.quantities import asks_quantity, states_quantity
@@ -97,9 +97,9 @@ class GenerativeAnswerer:
             yield final()  # the figure asked for is stated nowhere
             return
         shape = question_shape(question)
-        listed = (as_one(matching_list(question, list(found.candidates)))[:1]
-                  if shape == "list" or ASKS_LIST.search(question) else [])
         cands = list(found.candidates)
+        listed = (as_one(matching_list(question, cands))[:1]
+                  if shape == "list" or ASKS_LIST.search(question) else [])
         evidence = _evidence([joined(c, cands) for c in list(figures or ()) + ranked],
                              self.evidence, listed)
         attempts = [evidence]
@@ -107,6 +107,7 @@ class GenerativeAnswerer:
             attempts.append(evidence[:REPAIR_EVIDENCE])
         checked: list[CheckedSentence] = []
         for attempt, evidence in enumerate(attempts):
+            timings["attempts"] = attempt + 1
             if attempt:
                 yield Retry("The draft could not be verified against the sources: writing "
                             f"it again from the best {len(evidence)} source sentences.")
@@ -130,48 +131,27 @@ class GenerativeAnswerer:
                 time.perf_counter() - t2) * 1000
             if any(c.supported for c in checked):
                 break
-            timings["attempts"] = attempt + 2
         else:
             fallback = self.extractive.compose(found, brief=True)
             yield Final(replace(fallback, timings=timings, generator=self.generator.name,
                                 note=FALLBACK_NOTE))
             return
-        citations: list[Citation] = []
-        number: dict[int, int] = {}  # evidence number -> citation id
+        sentences, citations = _verified(checked, evidence, listed, self.max_sentences)
+        sentences, citations = self._completed(found, listed, sentences, citations)
+        yield final(tuple(sentences), tuple(citations))
 
-        def cite(n: int) -> int:
-            if n not in number:
-                number[n] = len(citations) + 1
-                citations.append(citation(number[n], evidence[n - 1]))
-            return number[n]
-
-        # the list asked for, if it is evidence: given whole, not as the items the model chose
-        whole = next((n for n, c in enumerate(evidence, start=1) if listed and c is listed[0]),
-                     None)
-        sentences: list[AnswerSentence] = []
-        kept = 0
-        for c in checked:
-            if c.supported and kept == self.max_sentences:
-                break  # at most `max_sentences` sentences an answer
-            if not c.supported:
-                sentences.append(AnswerSentence(c.text, (), c.score, False, c.reason))
-            elif whole is not None and c.cited == (whole,):
-                if whole not in number:
-                    kept += 1
-                    sentences.append(AnswerSentence(evidence[whole - 1].readable,
-                                                    (cite(whole),), c.score, True, WHOLE_LIST))
-            else:
-                kept += 1
-                sentences.append(AnswerSentence(c.text, tuple(cite(n) for n in c.cited),
-                                                c.score, True, c.reason))
-        # the source's best sentence (the list, for a list question), if the answer does not
-        # say it (see the module docstring)
+    def _completed(self, found: Evidence, listed: list[Candidate],
+                   sentences: list[AnswerSentence], citations: list[Citation]
+                   ) -> tuple[list[AnswerSentence], list[Citation]]:
+        """The answer with the source's best sentence (the list, for a list question) added
+        verbatim when it does not say it and has room (see the module docstring)."""
         if listed:
             best = [(listed[0].readable, citation(0, listed[0]), listed[0].score)]
         else:
             brief = self.extractive.compose(found, brief=True)
             best = [(s.text, c, s.score) for s, c in zip(brief.sentences, brief.citations,
                                                           strict=True)]
+        kept = sum(bool(s.supported) for s in sentences)
         said = set().union(*(content_words(s.text) for s in sentences if s.supported))
         for text, source, score in best[:COMPLETE]:
             words = set(content_words(text))
@@ -179,10 +159,46 @@ class GenerativeAnswerer:
                     (c.doc_id, c.start) == (source.doc_id, source.start) for c in citations):
                 break
             kept += 1
-            citations.append(replace(source, id=len(citations) + 1))
-            sentences.append(AnswerSentence(text, (len(citations),), score, True,
-                                            SOURCE_SENTENCE))
-        yield final(tuple(sentences), tuple(citations))
+            citations = [*citations, replace(source, id=len(citations) + 1)]
+            sentences = [*sentences, AnswerSentence(text, (len(citations),), score, True,
+                                                    SOURCE_SENTENCE)]
+        return sentences, citations
+
+
+def _verified(checked: list[CheckedSentence], evidence: list[Candidate],
+              listed: list[Candidate], max_sentences: int
+              ) -> tuple[list[AnswerSentence], list[Citation]]:
+    """The checked sentences as answer sentences, at most `max_sentences` supported ones,
+    cited to the exact evidence they cite, numbered in order of first use; a sentence that
+    cites only the list asked for becomes the whole list, once."""
+    citations: list[Citation] = []
+    number: dict[int, int] = {}  # evidence number -> citation id
+
+    def cite(n: int) -> int:
+        if n not in number:
+            number[n] = len(citations) + 1
+            citations.append(citation(number[n], evidence[n - 1]))
+        return number[n]
+
+    whole = next((n for n, c in enumerate(evidence, start=1) if listed and c is listed[0]),
+                 None)
+    sentences: list[AnswerSentence] = []
+    kept = 0
+    for c in checked:
+        if c.supported and kept == max_sentences:
+            break
+        if not c.supported:
+            sentences.append(AnswerSentence(c.text, (), c.score, False, c.reason))
+        elif whole is not None and c.cited == (whole,):
+            if whole not in number:
+                kept += 1
+                sentences.append(AnswerSentence(evidence[whole - 1].readable, (cite(whole),),
+                                                c.score, True, WHOLE_LIST))
+        else:
+            kept += 1
+            sentences.append(AnswerSentence(c.text, tuple(cite(n) for n in c.cited), c.score,
+                                            True, c.reason))
+    return sentences, citations
 
 
 def _evidence(cands: list[Candidate], n: int, first: list[Candidate]) -> list[Candidate]:
