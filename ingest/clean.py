@@ -185,14 +185,15 @@ def _level(block: Block) -> int:
 
 
 def _assemble(blocks: list[Block]) -> tuple[str, list[Heading]]:
-    """Join blocks into the cleaned text: blank line between blocks, list items one a line."""
+    """Join blocks into the cleaned text: blank line between blocks, list items and table
+    rows one a line."""
     parts: list[str] = []
     headings: list[Heading] = []
     pos = 0
     prev: Block | None = None
     for block in blocks:
         if prev is not None:
-            sep = "\n" if block.kind == "item" and prev.kind == "item" else "\n\n"
+            sep = "\n" if block.kind == prev.kind and block.kind in ("item", "row") else "\n\n"
             parts.append(sep)
             pos += len(sep)
         line = f"• {block.text}" if block.kind == "item" else block.text

@@ -78,12 +78,13 @@ class Sentence:
     embed_text: str
 
 
-BlockKind = Literal["heading", "para", "item"]
+BlockKind = Literal["heading", "para", "item", "row"]
 
 
 @dataclass(frozen=True)
 class Block:
-    """A paragraph, list item or heading. `level` is 0 unless the format marked a heading."""
+    """A paragraph, list item, heading or table row (`ingest.tables`). `level` is 0 unless
+    the format marked a heading."""
 
     text: str
     kind: BlockKind = "para"
