@@ -21,11 +21,34 @@ class Heading:
 
 
 @dataclass(frozen=True)
+class PageSpan:
+    """The stretch of a document's cleaned text that came from one page of its PDF:
+    `text[start:end]` (page numbers from 1, as a PDF viewer counts them)."""
+
+    page: int
+    start: int
+    end: int
+
+
+def page_at(pages: tuple[PageSpan, ...], offset: int) -> int | None:
+    """The page holding cleaned-text `offset` (the last page that starts at or before it);
+    None for a document without pages."""
+    found = None
+    for span in pages:
+        if span.start > offset:
+            break
+        found = span.page
+    return found
+
+
+@dataclass(frozen=True)
 class SourceDoc:
     """One source file after loading and cleaning.
 
     `doc_id` is the file's path relative to the sources folder (POSIX form), `text` the
-    cleaned text that every chunk span and citation offset refers to.
+    cleaned text that every chunk span and citation offset refers to. `pages` (PDFs
+    only, else empty) maps stretches of that text to the pages they came from; `anchors`
+    (HTML and Markdown headings with an id) maps a heading's start offset to its id.
     """
 
     doc_id: str
@@ -35,6 +58,8 @@ class SourceDoc:
     headings: tuple[Heading, ...] = ()
     raw_hash: str = ""
     removed_lines: tuple[str, ...] = field(default=(), compare=False)
+    pages: tuple[PageSpan, ...] = ()
+    anchors: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,7 +67,11 @@ class Chunk:
     """A passage of a cleaned document: `doc_text[start:end] == text` always holds.
 
     `glossary` holds the abbreviations its document defines that the passage uses without
-    their long form (`ingest.abbreviations`).
+    their long form (`ingest.abbreviations`). For a PDF, `page` and `page_end` are the
+    first and last page the passage is on and `page_breaks` the (offset, page) where each
+    later page begins inside it; all None/empty for other formats (and for chunks of an
+    index made before pages were kept). `anchor` is the id of the heading the passage is
+    under, where the source gave it one (HTML, Markdown), for a link to `#anchor`.
     """
 
     id: str
@@ -53,6 +82,19 @@ class Chunk:
     end: int
     text: str
     glossary: Glossary = ()
+    page: int | None = None
+    page_end: int | None = None
+    page_breaks: tuple[tuple[int, int], ...] = ()
+    anchor: str | None = None
+
+    def page_of(self, offset: int) -> int | None:
+        """The page of document offset `offset` inside this passage (None: no pages)."""
+        page = self.page
+        for start, number in self.page_breaks:
+            if start > offset:
+                break
+            page = number
+        return page
 
     def embed_text(self) -> str:
         """The text the embedder and BM25 see: the heading path for context, then the
@@ -84,11 +126,14 @@ BlockKind = Literal["heading", "para", "item", "row"]
 @dataclass(frozen=True)
 class Block:
     """A paragraph, list item, heading or table row (`ingest.tables`). `level` is 0 unless
-    the format marked a heading."""
+    the format marked a heading; `page` is the PDF page it came from (from 1; None for
+    other formats); `anchor` the id the source gave a heading (HTML/Markdown), if any."""
 
     text: str
     kind: BlockKind = "para"
     level: int = 0
+    page: int | None = None
+    anchor: str | None = None
 
 
 BULLET = re.compile(r"^\s*(?:[•◦▪‣∙·*\-–]|\d+[.)])\s+")

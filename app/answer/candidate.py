@@ -50,4 +50,6 @@ def citation(cid: int, cand: Candidate) -> Citation:
     quote, with its exact span in the document's cleaned text."""
     chunk = cand.hit.chunk
     return Citation(cid, chunk.id, chunk.doc_id, chunk.title, chunk.heading_path, chunk.text,
-                    chunk.start, cand.text, cand.start, cand.end)
+                    chunk.start, cand.text, cand.start, cand.end,
+                    page=chunk.page_of(cand.start), page_end=chunk.page_of(cand.end - 1),
+                    anchor=chunk.anchor)
