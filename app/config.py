@@ -108,6 +108,11 @@ class Settings(BaseSettings):
                                                         "time by the web UI.")
     feedback_dir: Path = Field(Path("data/feedback"), description="Folder of feedback.jsonl "
                                                                   "(ratings from the web UI).")
+    history: bool = Field(True, description="Keep the web chat's conversations (and API "
+                                            "ones that ask) in the chat history.")
+    history_path: Path | None = Field(
+        None, description="The chat history's SQLite file; unset: history.sqlite3 in "
+                          "index_dir (`ingest --rebuild` keeps it).")
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -123,6 +128,11 @@ class Settings(BaseSettings):
                 f"CITEWISE_LLM_CONTEXT={self.llm_context}: allowed 16 to "
                 f"{self.llm_context - 1} (the prompt needs room too)")
         return self
+
+    @property
+    def history_file(self) -> Path:
+        """Where the chat history is kept: `history_path`, else `index_dir/history.sqlite3`."""
+        return self.history_path or self.index_dir / "history.sqlite3"
 
     def chunker(self, max_tokens: int) -> ChunkerSettings:
         size = min(self.chunk_tokens, max_tokens)

@@ -13,7 +13,9 @@ prints it as is, without a traceback.
     ├── IndexBusyError       another ingest holds the index's writer lock (pid N)
     ├── StoreUnavailableError  the Chroma server (CITEWISE_CHROMA_URL) cannot be reached
     ├── DiskFullError        the disk of the index (or model cache, or sources) is full
-    └── GeneratorError       the language model cannot be loaded or its server does not answer
+    ├── GeneratorError       the language model cannot be loaded or its server does not answer
+    └── HistoryError         the chat history (app/history.py) cannot be read or written, or
+                             names a conversation or turn it does not hold
 
 `disk_full_guard` is the one place that recognises a full disk, however a library reports
 it (`is_disk_full`), and turns it into `DiskFullError`.
@@ -73,6 +75,10 @@ _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 # full"), and Rust's io::Error text for ENOSPC (28) and EDQUOT (122) from Chroma's HNSW files.
 _FULL_TEXTS = ("database or disk is full", "no space left on device", "disk quota exceeded",
                "os error 28)", "os error 122)")
+
+
+class HistoryError(CitewiseError):
+    """The chat history cannot be read or written, or holds no such conversation or turn."""
 
 
 class DiskFullError(CitewiseError):
