@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.answer.responsive import Judge
 from app.answer.types import Answer, AnswerEvent, Final, Mode, final_answer
@@ -31,6 +32,9 @@ from index.sync import IngestSummary, sync
 from index.watch import StopEvent
 from ingest.chunking import ChunkerSettings
 from ingest.errors import CitewiseError, ConfigError, disk_full_guard
+
+if TYPE_CHECKING:
+    from app.history import History
 
 
 def default_embedder(settings: Settings) -> Embedder:
@@ -114,6 +118,14 @@ class Citewise:
     def index(self) -> Index:
         return Index.open_existing(self.settings.index_dir, self.embedder, self._chunker(),
                                    self.settings.chroma_url)
+
+    @cached_property
+    def history(self) -> History | None:
+        """The chat history (`app.history`), or None when `CITEWISE_HISTORY` is off. The
+        file is opened on first use."""
+        from app.history import History
+
+        return History(self.settings.history_file) if self.settings.history else None
 
     def documents(self) -> list[DocRecord]:
         """Every indexed document; `IndexMissingError` before the first ingest."""
