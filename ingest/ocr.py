@@ -1,0 +1,112 @@
+"""Scanned pages read offline: a PDF page with no text layer (or almost none) is rendered
+into an image and read by OCR.
+
+    needs_ocr(text)          does this page's text layer hold too little to be the page?
+    page_images(data)        each page of a PDF rendered into an image (pypdfium2)
+    ocr_page(image)          the text of one page image, lines as read, a blank line
+                             between paragraphs (the PDF loader joins lines as for any page)
+    read_pages(data, pages)  render and read those pages of a PDF
+
+The engine is Debian's `tesseract-ocr` (English) through `pytesseract`, chosen by
+measurement (`bench/ocr.py`, README "Scanned PDFs"); nothing is downloaded at run time.
+Imports of Pillow, pypdfium2 and pytesseract are lazy: only an ingest that meets a
+scanned page pays for them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from ingest.errors import LoadError
+
+DPI = 300  # pages are rendered at 300 dpi: what tesseract reads best, what scanners save
+THREADS = 2
+MIN_TEXT_CHARS = 16  # a text layer with fewer letters and digits than this is not the page
+OFF_REASON = "no text layer (OCR is off)"
+MISSING_REASON = ("a page has no text layer and OCR needs the tesseract program: install "
+                  "it (apt-get install tesseract-ocr) and ingest again")
+
+_WORD = re.compile(r"[^\W_]")
+
+
+class PageReader(Protocol):
+    """An OCR engine: the text of one page image."""
+
+    def __call__(self, image: Any) -> str: ...
+
+
+def needs_ocr(text: str) -> bool:
+    """True when a page's extracted text holds fewer than MIN_TEXT_CHARS letters and digits
+    (a scan, or a scan with a stray page number on it)."""
+    return len(_WORD.findall(text)) < MIN_TEXT_CHARS
+
+
+def page_images(data: bytes, pages: Sequence[int] | None = None,
+                dpi: int = DPI) -> Iterator[Any]:
+    """Render `pages` (0-based; all when None) of the PDF in `data` into greyscale PIL
+    images at `dpi`."""
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise LoadError(f"cannot render the PDF's scanned pages ({exc})") from exc
+    try:
+        for index in range(len(document)) if pages is None else pages:
+            page = document[index]
+            try:
+                bitmap = page.render(scale=dpi / 72, grayscale=True)
+                yield bitmap.to_pil()
+            finally:
+                page.close()
+    finally:
+        document.close()
+
+
+class Tesseract:
+    """Debian's tesseract-ocr through pytesseract: English, automatic page segmentation."""
+
+    def __init__(self, threads: int = THREADS) -> None:
+        import pytesseract
+
+        self._tesseract = pytesseract
+        # tesseract is a child process; OMP_THREAD_LIMIT caps its OpenMP threads.
+        self._env = {"OMP_THREAD_LIMIT": str(threads)}
+        try:
+            pytesseract.get_tesseract_version()
+        except pytesseract.TesseractNotFoundError as exc:
+            raise LoadError(MISSING_REASON) from exc
+
+    def __call__(self, image: Any) -> str:
+        saved = {k: os.environ.get(k) for k in self._env}
+        os.environ.update(self._env)
+        try:
+            return self._tesseract.image_to_string(image, lang="eng", config="--psm 3")
+        except self._tesseract.TesseractError as exc:
+            raise LoadError(f"OCR failed on a scanned page ({exc})") from exc
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+_default: PageReader | None = None
+
+
+def ocr_page(image: Any) -> str:
+    """The text of one page image, read by the default engine (loaded once a process)."""
+    global _default
+    if _default is None:
+        _default = Tesseract()
+    return _default(image)
+
+
+def read_pages(data: bytes, pages: Sequence[int]) -> dict[int, str]:
+    """Render and read `pages` (0-based) of the PDF in `data`: page index -> text."""
+    return {index: ocr_page(image)
+            for index, image in zip(pages, page_images(data, pages), strict=True)}
