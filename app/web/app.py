@@ -7,7 +7,11 @@ One `Citewise` serves every session; each browser session keeps its own conversa
 
 API endpoints (for `gradio_client`): /chat (streams), /upload_documents,
 /delete_document, /reingest, /view_document, /documents (JSON list), /rate_up,
-/rate_down, /export_conversation, /new_chat.
+/rate_down, /export_conversation, /new_chat, and the sidebar's (`app.web.sidebar`).
+
+Each session also keeps, in a `gr.State`, the id of the conversation it shows in the chat
+history (None for a new chat); a turn is stored when it completes, before the page shows
+it complete (`app.web.conversations`).
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from typing import Any
 import gradio as gr  # the entry point has set the quiet environment (`app.environment`)
 
 from app.service import Citewise
+from app.web import conversations as saved
 from app.web import render
 from app.web import turn as chat
 from app.web.documents import ALLOWED_SUFFIXES, Documents, Outcome
 from app.web.feedback import record_feedback, write_export
 from app.web.server import launch_options
+from app.web.sidebar import Sidebar
 from app.web.style import CSS
 from ingest.errors import CitewiseError
 
@@ -44,35 +50,44 @@ def build_app(service: Citewise) -> gr.Blocks:
     settings = service.settings
     documents = Documents(service)
     export_dir = Path(tempfile.mkdtemp(prefix="citewise-export-"))
+    history = service.history
 
-    def ask(question: str, history: list[chat.Turn] | None, k: float,
-            doc_ids: list[str] | None, mode: str | None):
+    def ask(question: str, history_turns: list[chat.Turn] | None, k: float,
+            doc_ids: list[str] | None, mode: str | None, conversation_id: str | None):
         # While the answer streams only the conversation changes: the sources and the
         # session's turns are skipped (each costs Gradio processing, the state a deep
         # copy) until the last step, which sends everything (an API client's result).
         shown_sources = None
-        for view in chat.chat_turn(service, question or "", history or [], int(k),
+        before = len(history_turns or [])
+        for view in chat.chat_turn(service, question or "", history_turns or [], int(k),
                                    doc_ids or None, mode or None):
             for note in view.notes:
                 gr.Info(note)
             if view.done:
-                yield view.transcript_html, view.sources_html, list(view.turns), ""
+                turns, cid = list(view.turns), conversation_id
+                if len(view.turns) > before:  # a completed turn: kept before it is shown
+                    recorded = saved.record_turn(history, conversation_id, view.turns)
+                    turns, cid = list(recorded.turns), recorded.conversation_id
+                    if recorded.note:
+                        gr.Warning(recorded.note)
+                yield view.transcript_html, view.sources_html, turns, "", cid
                 return
             sources = view.sources_html
             yield (view.transcript_html, sources if sources != shown_sources else gr.skip(),
-                   gr.skip(), "" if shown_sources is None else gr.skip())
+                   gr.skip(), "" if shown_sources is None else gr.skip(), gr.skip())
             shown_sources = sources
             if view.draft is None:  # a draft comes at the model's pace already
                 time.sleep(STREAM_PAUSE_S)
 
     def ask_example(question: str):
-        def run(history: list[chat.Turn] | None, k: float, doc_ids: list[str] | None,
-                mode: str | None):
-            yield from ask(question, history, k, doc_ids, mode)
+        def run(history_turns: list[chat.Turn] | None, k: float, doc_ids: list[str] | None,
+                mode: str | None, conversation_id: str | None):
+            yield from ask(question, history_turns, k, doc_ids, mode, conversation_id)
         return run
 
     def new_chat():
-        return (chat.transcript_html([]), chat.sources_html([]), [], "")
+        """A new conversation: it joins the history with its first completed turn."""
+        return (chat.transcript_html([]), chat.sources_html([]), [], "", None)
 
     def refresh():
         rows = documents.rows()
@@ -116,10 +131,17 @@ def build_app(service: Citewise) -> gr.Blocks:
                  "ingested": r.ingested} for r in documents.rows()]
 
     def rate(rating: str):
-        def run(history: list[chat.Turn] | None, comment: str):
-            message = record_feedback(settings.feedback_dir, history or [], rating,
+        def run(history_turns: list[chat.Turn] | None, comment: str):
+            message = record_feedback(settings.feedback_dir, history_turns or [], rating,
                                       comment or "")
-            return render.status(bool(history), message), ""
+            turn_id = history_turns[-1].history_id if history_turns else None
+            if history is not None and turn_id is not None:
+                try:  # kept with the turn in the chat history too
+                    history.set_feedback(turn_id, "up" if rating == "up" else "down",
+                                         comment or "")
+                except CitewiseError as exc:
+                    message += f" {exc}"
+            return render.status(bool(history_turns), message), ""
         return run
 
     def export(history: list[chat.Turn] | None):
@@ -132,6 +154,8 @@ def build_app(service: Citewise) -> gr.Blocks:
     with gr.Blocks(title="citewise", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:
         turns = gr.State([])
+        conversation = gr.State(None)  # the id of the conversation shown, None: a new chat
+        side = Sidebar(service.history, service.document_text)
         gr.Markdown("## citewise\nAnswers from your documents. Every sentence is cited [n] "
                     "to the passage it comes from; generated sentences are checked against "
                     "it first.")
@@ -201,16 +225,21 @@ def build_app(service: Citewise) -> gr.Blocks:
             doc_text = gr.Textbox(label="Cleaned text (what citations point into)", lines=14,
                                   max_lines=30, interactive=False, elem_id="cw-doc-text")
 
-        chat_io: dict[str, Any] = {"outputs": [transcript, sources, turns, question],
+        chat_io: dict[str, Any] = {"outputs": [transcript, sources, turns, question,
+                                               conversation],
                                    "concurrency_limit": settings.concurrency_limit,
                                    "concurrency_id": "chat", "show_progress": "hidden"}
-        options = [turns, top_k, doc_filter, mode]
-        question.submit(ask, [question, *options], api_name="chat", **chat_io)
-        ask_btn.click(ask, [question, *options], api_visibility="private", **chat_io)
+        options = [turns, top_k, doc_filter, mode, conversation]
+        listed = side.then_list(conversation)
+        question.submit(ask, [question, *options], api_name="chat", **chat_io).then(**listed)
+        ask_btn.click(ask, [question, *options], api_visibility="private",
+                      **chat_io).then(**listed)
         for btn, q in zip(example_btns, EXAMPLES, strict=True):
-            btn.click(ask_example(q), options, api_visibility="private", **chat_io)
-        new_btn.click(new_chat, None, [transcript, sources, turns, question],
-                      api_name="new_chat")
+            btn.click(ask_example(q), options, api_visibility="private",
+                      **chat_io).then(**listed)
+        cleared = [transcript, sources, turns, question, conversation]
+        new_btn.click(new_chat, None, cleared, api_name="new_chat").then(**listed)
+        side.wire(demo, conversation, cleared, new_chat)
         export_btn.click(export, turns, export_file, api_name="export_conversation")
         up_btn.click(rate("up"), [turns, comment], [feedback_status, comment],
                      api_name="rate_up")

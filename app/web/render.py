@@ -18,7 +18,7 @@ or keyboard focus; both are plain CSS, no script.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from app.answer.types import ABSTAIN_TEXT, AnswerSentence, Citation
@@ -163,8 +163,21 @@ def sources_card(turn_no: int, citation: Citation) -> str:
             f'<blockquote class="cw-passage">{highlight(citation)}</blockquote></div>')
 
 
-def sources_group(turn_no: int, question: str, citations: Sequence[Citation]) -> str:
-    cards = "".join(sources_card(turn_no, c) for c in citations)
+CHANGED_LABEL = "source changed since: the passage as it was when cited"
+
+
+def changed_card(card: str) -> str:
+    """A source card whose document was changed or removed since the answer (a reopened
+    conversation, `app.history.changed_citations`): marked, the stored passage kept."""
+    return (f'<div class="cw-source-changed"><div class="cw-changed">'
+            f'<span class="cw-icon" aria-hidden="true">⚠</span> {esc(CHANGED_LABEL)}</div>'
+            f"{card}</div>")
+
+
+def sources_group(turn_no: int, question: str, citations: Sequence[Citation],
+                  changed: Collection[int] = ()) -> str:
+    cards = "".join(changed_card(sources_card(turn_no, c)) if c.id in changed
+                    else sources_card(turn_no, c) for c in citations)
     return (f'<section class="cw-source-group" data-turn="{turn_no}">'
             f'<div class="cw-source-q">Q{turn_no}. {esc(question)}</div>{cards}</section>')
 

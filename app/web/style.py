@@ -61,6 +61,8 @@ mark.cw-quote { background: #ffe58a; color: #1f1a00; padding: 0 2px; border-radi
 .cw-badge-removed { color: #7d1418; background: #fdeeee; }
 del.cw-removed { color: var(--body-text-color-subdued); text-decoration: line-through; }
 .cw-checked { font-size: 0.82em; color: var(--body-text-color-subdued); margin-top: 6px; }
+.cw-source-changed .cw-source { border-style: dashed; opacity: 0.85; }
+.cw-changed { font-size: 0.82em; font-weight: 600; color: #6b4400; margin: 4px 0 2px; }
 .cw-note { font-size: 0.9em; margin-bottom: 6px; padding: 4px 8px; border-radius: 6px;
            background: #eef4fd; color: #1d3a6b; }
 """

@@ -29,6 +29,8 @@ from ingest.errors import CitewiseError
 
 MODES = MODE_CHOICES
 WORDS_PER_STEP = 10  # streaming granularity
+CHANGED_NOTE = ("A document this answer cites has changed or been removed since: its "
+                "sources show the passages as they were.")
 
 
 class Answerer(Protocol):
@@ -54,6 +56,8 @@ class Turn:
     error: str | None = None
     k: int | None = None
     doc_ids: tuple[str, ...] = ()
+    history_id: int | None = None  # the turn's id in the chat history, once stored
+    changed: frozenset[int] = frozenset()  # citations whose source changed since (reopened)
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,8 @@ def turn_html(turn_no: int, turn: Turn, pieces: Sequence[render.Piece] | None = 
         return user + render.bot_message(turn_no, '<span class="cw-typing">…</span>',
                                          "answer", streaming=True)
     note = render.note(answer.note) if answer.note else ""
+    if turn.changed:
+        note += render.note(CHANGED_NOTE)
     if answer.abstained or not answer.final_sentences:
         return user + render.bot_message(turn_no, note + render.abstention(), "abstain")
     if pieces is not None:  # an extractive answer, growing
@@ -187,7 +193,7 @@ def transcript_html(turns: Sequence[Turn], pieces: Sequence[render.Piece] | None
 
 def sources_html(turns: Sequence[Turn]) -> str:
     """Citations of every answered turn, the latest first."""
-    groups = [render.sources_group(i, t.question, t.answer.citations)
+    groups = [render.sources_group(i, t.question, t.answer.citations, t.changed)
               for i, t in reversed(list(enumerate(turns, start=1)))
               if t.answer is not None and t.answer.citations]
     return render.page(groups, render.EMPTY_SOURCES, "cw-sources")
