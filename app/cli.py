@@ -126,6 +126,9 @@ def _print_summary(s, as_json: bool) -> None:
                f"{len(s.unchanged)} unchanged, {len(s.failed)} failed; "
                f"{s.chunks_embedded} chunks embedded{reused}, {s.chunks_total} chunks in the "
                "index.")
+    if s.pages_ocr:
+        click.echo(f"  {s.pages_ocr} of {s.pdf_pages} PDF pages had no text layer and were "
+                   "read by OCR.")
     for path, reason in s.removed_docs:
         click.echo(f"  removed: {path}: {reason}")
     for path, reason in s.kept_outside:
@@ -328,39 +331,59 @@ def _print_answer(answer) -> None:
               help="Port to listen on (default: CITEWISE_PORT, 7860).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Serve the web UI: cited chat with a source viewer, and the documents.
+    """Serve the web UI (cited chat with a source viewer, and the documents) and, on the
+    same address, the OpenAI-compatible HTTP API under /v1.
 
-    Open the address it prints in a browser; Ctrl-C stops it.
+    Open the address it prints in a browser; Ctrl-C stops it. API keys: CITEWISE_API_KEYS.
+    On an address other than 127.0.0.1 it needs an API key or a web UI login to start.
     """
+    from app.api.auth import exposure_check
     from app.service import Citewise
-    from app.web.server import auth_pair, is_loopback
+    from app.web.server import auth_pair
 
     settings = _settings(ctx, host=host, port=port)
-    login = auth_pair(settings)  # both or neither, before anything slow
-    if not is_loopback(settings.host) and login is None:
-        click.secho(f"Warning: serving on {settings.host} without a login: anyone who can "
-                    "reach this machine can read and change the documents. Set "
-                    "CITEWISE_AUTH_USERNAME and CITEWISE_AUTH_PASSWORD.", fg="yellow", err=True)
+    auth_pair(settings)  # both or neither, before anything slow
+    warning = exposure_check(settings)
+    if warning:
+        click.secho(warning, fg="yellow", err=True)
     service = ctx.obj = Citewise(settings)
     click.echo("Loading the model and the index...", err=True)
     import threading
 
-    from app.web.app import launch, warm_up, warm_up_model
+    from app.api.server import serve as start
+    from app.web.app import warm_up, warm_up_model
 
     warm_up(service, model=False)  # the language model loads once the page is served
     try:
-        demo = launch(service, block=False)
+        running = start(service)
     except OSError as exc:
         raise click.ClickException(
             f"Cannot listen on {settings.host}:{settings.port} ({exc}): stop what uses the "
             "port, or pass --port N.") from None
-    shown = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
-    click.echo(f"citewise is running: open http://{shown}:{settings.port} in a browser "
-               "(Ctrl-C stops it).")
+    click.echo(f"citewise is running: open {running.url} in a browser (Ctrl-C stops it); "
+               f"the API is at {running.url}/v1.")
     threading.Thread(target=warm_up_model, args=(service,), daemon=True,
                      name="warm-up-model").start()
     sys.stdout.flush()
-    demo.block_thread()
+    running.block_thread()
+
+
+@cli.command("mcp")
+@_mode_option
+@_chroma_url_option
+@click.pass_context
+def mcp_command(ctx: click.Context, mode: str | None, chroma_url: str | None) -> None:
+    """Serve the index to an MCP client (an agent, an editor) over stdio.
+
+    Tools: search (passages with spans), ask (the verified answer with its citations),
+    documents; each indexed document's cleaned text is a resource. Register the command
+    `citewise mcp` with the client (see README, "MCP"); it runs until the client closes
+    it. stdout carries only the protocol: messages and progress go to stderr.
+    """
+    service = _service(ctx, chroma_url=chroma_url)
+    from app.mcp_server import serve  # imports the mcp SDK: only for this command
+
+    serve(service, mode)
 
 
 def main() -> None:
