@@ -73,14 +73,25 @@ class StockBaseline:
             time.perf_counter() - started,
         )
 
-    def retrieve(self, question: str, k: int = DEFAULT_K) -> BaselineResult:
-        """The top-``k`` nodes for ``question`` by cosine similarity; no LLM."""
+    def retriever(self, k: int = DEFAULT_K) -> BaseRetriever:
+        """The stock llama-index retriever returning the top-``k`` nodes (for llama-index's
+        own evaluators, ``eval.llama_eval``)."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         retriever = self._retrievers.get(k)
         if retriever is None:
             retriever = self._index.as_retriever(similarity_top_k=k)
             self._retrievers[k] = retriever
+        return retriever
+
+    def passages(self) -> dict[str, str]:
+        """Every node of the index: node id -> its text (as ``retrieve`` returns it)."""
+        return {node_id: node.get_content()
+                for node_id, node in self._index.docstore.docs.items()}
+
+    def retrieve(self, question: str, k: int = DEFAULT_K) -> BaselineResult:
+        """The top-``k`` nodes for ``question`` by cosine similarity; no LLM."""
+        retriever = self.retriever(k)
         started = time.perf_counter()
         hits = retriever.retrieve(question)
         latency_ms = (time.perf_counter() - started) * 1000.0

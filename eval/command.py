@@ -112,6 +112,10 @@ def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
             "llama-index's stock pipeline: VectorStoreIndex over the same files, "
             "SentenceSplitter defaults, the same embedding model, dense top-2 retrieval, "
             "the answer being the retrieved text.")
+        from eval import llama_eval
+
+        metrics["llama_index_evaluator"] = llama_eval.run(service, stock, gold,
+                                                          progress=progress)
     thresholds = gate.load_thresholds()
     failures = gate.check(metrics, gate.gate_for(thresholds, distractors, mode))
     targets = {**thresholds["targets"], **thresholds.get("mode_targets", {}).get(mode, {})}

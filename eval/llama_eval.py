@@ -141,13 +141,14 @@ def explain(evaluated: dict[str, Any], own: dict[str, Any]) -> list[str]:
             same = r["same_retrieval"]
             why = []
             if r["partial_quotes"]:
-                why.append(f"{len(r['partial_quotes'])} questions had only some of their gold "
+                why.append(f"{_n(r['partial_quotes'])} had only some of their gold "
                            f"quotes in the top {k} (a hit for `hit_rate`, less than 1 for "
                            f"recall: {', '.join(r['partial_quotes'][:8])}"
                            f"{' ...' if len(r['partial_quotes']) > 8 else ''})")
             if r["left_out"]:
-                why.append(f"{len(r['left_out'])} answerable questions have no passage holding "
-                           "a gold quote, so no expected id: the evaluator leaves them out, "
+                why.append(f"{_n(r['left_out'], 'answerable question')} with no passage "
+                           "holding a gold quote have no expected id: the evaluator leaves them "
+                           "out, "
                            f"citewise counts them 0 ({', '.join(r['left_out'][:8])})")
             if r["mrr"] is not None and same["mrr_of_scored"] is not None \
                     and abs(r["mrr"] - same["mrr_of_scored"]) > 1e-3:
@@ -167,6 +168,10 @@ def explain(evaluated: dict[str, Any], own: dict[str, Any]) -> list[str]:
     lines.append("- The stock pipeline's figures in the tables above are of the 2 passages it "
                  "retrieves; the evaluator asked it for k.")
     return lines
+
+
+def _n(ids: list[str], noun: str = "question") -> str:
+    return f"{len(ids)} {noun}{'' if len(ids) == 1 else 's'}"
 
 
 def _fmt(value: float | None) -> str:

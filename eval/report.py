@@ -86,6 +86,8 @@ def _markdown(metrics: dict[str, Any], records: list[Record], failures: list[str
     if base:
         lines += ["", "The baseline is " + base["description"] + " Its recall@k for k > 2 "
                   "equals its recall@2: it retrieves two passages."]
+    if "llama_index_evaluator" in metrics:
+        lines += _second_scorer(metrics["llama_index_evaluator"], metrics["retrieval"])
     lines += ["", "## Answers", ""]
     rows = [(name, value, (base or {}).get("answer", {}).get(name))
             for name, value in metrics["answer"].items()]
@@ -143,6 +145,26 @@ def _markdown(metrics: dict[str, Any], records: list[Record], failures: list[str
         lines += [f"- {r.gold.id} ({r.gold.kind}) answered, should refuse: {r.gold.question}"
                   for r in wrong]
     return "\n".join(lines) + "\n"
+
+
+def _second_scorer(evaluated: dict[str, Any], own: dict[str, Any]) -> list[str]:
+    """llama-index's RetrieverEvaluator beside citewise's metrics (`eval.llama_eval`)."""
+    from eval.llama_eval import explain
+
+    lines = ["", "## Second scorer: llama-index RetrieverEvaluator", "",
+             "llama-index's own `RetrieverEvaluator` (`hit_rate`, `mrr`), run on each retriever "
+             "asked for its top k, with a question's expected ids being the passages that hold "
+             "one of its gold quotes (`eval/llama_eval.py`). Beside it, citewise's recall@k "
+             "and MRR@k of the same retrieved lists.", "",
+             "| retriever | k | hit_rate | mrr | recall@k (same lists) | MRR@k (same lists) "
+             "| questions scored | left out |", "|---|---|---|---|---|---|---|---|"]
+    for name, label in (("citewise", "citewise"), ("stock", "stock llama-index")):
+        for k, r in evaluated[name].items():
+            same = r["same_retrieval"]
+            lines.append(f"| {label} | {k} | {_fmt(r['hit_rate'])} | {_fmt(r['mrr'])} | "
+                         f"{_fmt(same[f'recall@{k}'])} | {_fmt(same[f'mrr@{k}'])} | "
+                         f"{r['scored']} | {len(r['left_out'])} |")
+    return lines + [""] + explain(evaluated, own)
 
 
 def _plots(out: Path, metrics: dict[str, Any]) -> list[str]:
