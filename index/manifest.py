@@ -9,7 +9,9 @@ Tables:
   model and chunker fingerprint it was embedded with (always the index's own: mixing is
   refused, but each row says so on its own).
 - `chunks`: every chunk of every document (its id, so the document's chunk ids), with its
-  exact span in the cleaned text and the glossary of abbreviations it uses. This is the
+  exact span in the cleaned text, the glossary of abbreviations it uses, and for a PDF its
+  first and last page and the page breaks inside it (NULL/'[]' for other formats and for
+  chunks stored before pages were kept), and the id of its heading (`anchor`). This is the
   record that citations resolve against and the lexical index is rebuilt from.
 
 Writes for one document happen in one transaction, so a crash leaves either the old or the
@@ -41,12 +43,18 @@ CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES docs(doc_id) ON DELETE CASCADE,
     seq INTEGER NOT NULL, title TEXT NOT NULL, heading_path TEXT NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    glossary TEXT NOT NULL DEFAULT '[]'
+    glossary TEXT NOT NULL DEFAULT '[]', page INTEGER, page_end INTEGER,
+    page_breaks TEXT NOT NULL DEFAULT '[]', anchor TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, seq);
 """
 
-_CHUNK_COLUMNS = 'SELECT id, doc_id, title, heading_path, start, "end", text, glossary'
+_CHUNK_COLUMNS = ('SELECT id, doc_id, title, heading_path, start, "end", text, glossary, '
+                  'page, page_end, page_breaks, anchor')
+# Columns added after the first release, with their definitions (old manifests get them).
+_ADDED_CHUNK_COLUMNS = {"glossary": "TEXT NOT NULL DEFAULT '[]'", "page": "INTEGER",
+                        "page_end": "INTEGER", "page_breaks": "TEXT NOT NULL DEFAULT '[]'",
+                        "anchor": "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -80,9 +88,9 @@ class Manifest:
                 self._db.execute(
                     f"ALTER TABLE docs ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
-        if "glossary" not in columns:  # manifests from before abbreviation expansion
-            self._db.execute("ALTER TABLE chunks ADD COLUMN glossary TEXT NOT NULL "
-                             "DEFAULT '[]'")
+        for column, definition in _ADDED_CHUNK_COLUMNS.items():  # older manifests
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE chunks ADD COLUMN {column} {definition}")
 
     @staticmethod
     def exists(index_dir: Path) -> bool:
@@ -158,10 +166,18 @@ class Manifest:
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO chunks (id, doc_id, seq, title, heading_path, start, "
-                '"end", text, glossary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                '"end", text, glossary, page, page_end, page_breaks, anchor) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(c.id, c.doc_id, i, c.title, json.dumps(c.heading_path), c.start, c.end, c.text,
-                  json.dumps(c.glossary)) for i, c in enumerate(chunks)],
+                  json.dumps(c.glossary), c.page, c.page_end, json.dumps(c.page_breaks),
+                  c.anchor) for i, c in enumerate(chunks)],
             )
+
+    def lacks_pages(self, doc_id: str) -> bool:
+        """True when a chunk of the document has no page: stored before pages were kept
+        (the next sync of a PDF stores them)."""
+        return self._db.execute("SELECT 1 FROM chunks WHERE doc_id = ? AND page IS NULL "
+                                "LIMIT 1", (doc_id,)).fetchone() is not None
 
     def remove_doc(self, doc_id: str) -> None:
         with self._transaction():
@@ -217,4 +233,7 @@ class _Tx:
 def _chunk(row: tuple) -> Chunk:
     return Chunk(id=row[0], doc_id=row[1], title=row[2], heading_path=tuple(json.loads(row[3])),
                  start=row[4], end=row[5], text=row[6],
-                 glossary=tuple((short, long) for short, long in json.loads(row[7])))
+                 glossary=tuple((short, long) for short, long in json.loads(row[7])),
+                 page=row[8], page_end=row[9],
+                 page_breaks=tuple((at, page) for at, page in json.loads(row[10] or "[]")),
+                 anchor=row[11])

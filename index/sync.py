@@ -59,6 +59,11 @@ class IngestSummary:
     chunks_total: int = 0
     removed_docs: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     kept_outside: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    # (path, what was lost): a file ingested without part of it, e.g. a PDF page that
+    # could not be read
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    pdf_pages: int = 0  # pages of the PDFs read by this sync
+    pages_ocr: int = 0  # of them, read by OCR
 
     def to_json(self) -> dict:
         return {
@@ -68,27 +73,32 @@ class IngestSummary:
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
             "removed_docs": [{"path": p, "reason": r} for p, r in self.removed_docs],
             "kept_outside": [{"path": p, "reason": r} for p, r in self.kept_outside],
+            "warnings": [{"path": p, "reason": r} for p, r in self.warnings],
+            "pages": {"read": self.pdf_pages, "ocr": self.pages_ocr},
             "chunks_embedded": self.chunks_embedded, "chunks_total": self.chunks_total,
         }
 
 
 def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
          progress: bool = False, max_doc_chars: int | None = None,
-         max_doc_seconds: float | None = DEFAULT_SECONDS) -> IngestSummary:
-    """Bring the index in line with the files; see the module docstring. A full disk
+         max_doc_seconds: float | None = DEFAULT_SECONDS, ocr: bool = True) -> IngestSummary:
+    """Bring the index in line with the files; see the module docstring. `ocr`: read PDF
+    pages that have no text layer by OCR (`ingest.ocr`; off: a PDF with no text fails). A full disk
     (vectors, manifest or BM25) is `DiskFullError`: the order of writes above leaves an
     index the next sync completes, so nothing indexed before is lost."""
     shared = getattr(index.vectors, "shared", False)
     where = f"{index.dir} (or the Chroma server's)" if shared else index.dir
     with disk_full_guard(where):
         try:
-            return _sync(index, sources_dir, paths, progress, max_doc_chars, max_doc_seconds)
+            return _sync(index, sources_dir, paths, progress, max_doc_chars, max_doc_seconds,
+                         ocr)
         finally:
             clear_build_progress(index.dir)
 
 
 def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: bool,
-          max_doc_chars: int | None, max_doc_seconds: float | None) -> IngestSummary:
+          max_doc_chars: int | None, max_doc_seconds: float | None,
+          ocr: bool = True) -> IngestSummary:
     summary = IngestSummary()
     found = discover(sources_dir, paths)
     summary.skipped.extend(found.skipped)
@@ -103,7 +113,7 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
     if building:
         write_build_progress(index.dir, 0, len(files))
     docs, failed_ids = _read(files, sources_dir, summary, progress, max_doc_chars,
-                             max_doc_seconds)
+                             max_doc_seconds, ocr)
     # "running" until this sync ends: whoever finds it so knows the last one was cut short.
     interrupted = manifest.get_meta(SYNC_STATE) != "done"
     manifest.set_meta(SYNC_STATE, "running")
@@ -117,7 +127,8 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
         record = known.get(doc.doc_id)
         complete = record is not None and set(manifest.chunk_ids(doc.doc_id)) <= stored_ids
         if (record is not None and record.clean_hash == clean_hash and complete
-                and record.chunker == fingerprint):
+                and record.chunker == fingerprint
+                and not (doc.pages and manifest.lacks_pages(doc.doc_id))):
             summary.unchanged.append(doc.doc_id)
             continue
         todo.append((doc, clean_hash, chunk_document(doc, index.embedder.count_tokens,
@@ -183,7 +194,7 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
 
 
 def _read(files: list[Path], sources_dir: Path, summary: IngestSummary, progress: bool,
-          max_doc_chars: int | None, max_doc_seconds: float | None
+          max_doc_chars: int | None, max_doc_seconds: float | None, ocr: bool = True
           ) -> tuple[list[tuple[SourceDoc, str]], set[str]]:
     """Load and clean every file: (document, cleaned-text hash) pairs, and the ids of the
     files that failed (they keep what was indexed before). Files are read here and loaded
@@ -203,7 +214,7 @@ def _read(files: list[Path], sources_dir: Path, summary: IngestSummary, progress
             except LoadError as exc:
                 fail(path, doc_id, str(exc))
                 continue
-            yield (path, doc_id, raw_hash), (path.name, data, max_doc_chars)
+            yield (path, doc_id, raw_hash), (path.name, data, max_doc_chars, ocr)
 
     with Worker(max_doc_seconds) as worker:
         for (path, doc_id, raw_hash), out in worker.run(jobs()):
@@ -213,6 +224,9 @@ def _read(files: list[Path], sources_dir: Path, summary: IngestSummary, progress
                 fail(path, doc_id, _too_large(out[0], max_doc_chars or 0, "text"))
             else:
                 loaded[doc_id] = (path, raw_hash, [Block(*b) for b in out[1]])
+                summary.pdf_pages += out[2]["pages"]
+                summary.pages_ocr += len(out[2]["ocr_pages"])
+                summary.warnings.extend((str(path), p) for p in out[2]["problems"])
 
     repeated = repeated_lines(blocks for _, _, blocks in loaded.values())
     docs: list[tuple[SourceDoc, str]] = []

@@ -7,6 +7,10 @@ whole sentences. A sentence longer than the limit on its own is cut at word boun
 Tokens are counted with the embedder's own tokenizer (`count_tokens`) on the text as it is
 embedded (heading path first, abbreviations spelled out), so a chunk never exceeds the
 model's maximum sequence length.
+
+A chunk may cross a PDF page break: it carries its first and last page and where each
+later page begins inside it (`Chunk.page_breaks`), so a citation knows its quote's page. It
+carries the id of the deepest heading above it that has one (`Chunk.anchor`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 
 from ingest.abbreviations import definitions, expand, used_in
 from ingest.sentences import split_sentences
-from ingest.types import Chunk, Sentence, SourceDoc
+from ingest.types import Chunk, Sentence, SourceDoc, page_at
 
 TokenCounter = Callable[[str], int]
 
@@ -47,31 +51,42 @@ def chunk_document(doc: SourceDoc, count_tokens: TokenCounter,
         return count_tokens(expand(text, glossary) if glossary else text)
 
     chunks: list[Chunk] = []
-    for path, start, end in _sections(doc):
+    for path, anchor, start, end in _sections(doc):
         context = " > ".join(path)
         budget = limit - (count_tokens(context) if context else 0)
         spans = _fit(doc.text, split_sentences(doc.text, start, end), count, budget)
         for s, e in _pack(doc.text, spans, count, budget, settings.overlap_tokens):
             text = doc.text[s:e]
             chunks.append(Chunk(chunk_id(doc.doc_id, s, text), doc.doc_id, doc.title,
-                                path, s, e, text, used_in(text, glossary)))
+                                path, s, e, text, used_in(text, glossary),
+                                page=page_at(doc.pages, s), page_end=page_at(doc.pages, e - 1),
+                                page_breaks=tuple((p.start, p.page) for p in doc.pages
+                                                  if s < p.start < e),
+                                anchor=anchor))
     return chunks
 
 
-def _sections(doc: SourceDoc) -> list[tuple[tuple[str, ...], int, int]]:
-    """(heading path, body start, body end) for each stretch of body text."""
-    out: list[tuple[tuple[str, ...], int, int]] = []
-    stack: list[tuple[int, str]] = []
+def _sections(doc: SourceDoc) -> list[tuple[tuple[str, ...], str | None, int, int]]:
+    """(heading path, anchor, body start, body end) for each stretch of body text; the
+    anchor is the id of the deepest heading of the path that has one."""
+    out: list[tuple[tuple[str, ...], str | None, int, int]] = []
+    ids = dict(doc.anchors)
+    stack: list[tuple[int, str, str | None]] = []
+
+    def here(start: int, end: int) -> None:
+        anchor = next((a for *_, a in reversed(stack) if a), None)
+        out.append((tuple(t for _, t, _ in stack), anchor, start, end))
+
     pos = 0
     for heading in doc.headings:
         if doc.text[pos:heading.start].strip():
-            out.append((tuple(t for _, t in stack), pos, heading.start))
+            here(pos, heading.start)
         while stack and stack[-1][0] >= heading.level:
             stack.pop()
-        stack.append((heading.level, heading.text))
+        stack.append((heading.level, heading.text, ids.get(heading.start)))
         pos = heading.end
     if doc.text[pos:].strip():
-        out.append((tuple(t for _, t in stack), pos, len(doc.text)))
+        here(pos, len(doc.text))
     return out
 
 

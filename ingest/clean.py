@@ -14,6 +14,13 @@ The rules are general, not tuned to particular sites:
    a heading with no body text before the next heading or the end of the document is
    dropped (menus, "Personalize", "Have a follow-up question?" whose body was an advert).
    The document's first line is kept as its title when it looks like a heading.
+4. Table rows (`ingest.tables`) that name their cells by a header ("Drug: Aspirin; Dose:
+   75 mg.") are data, not chrome: rules 2's repetition tests and the reader-addressing test
+   of rule 1 ("if you miss a dose") do not apply to them, only the meta and marketing
+   patterns; a row that repeats one of the same document word for word is dropped (it says
+   nothing new). A row repeated across documents is kept in each (a dosing row in every
+   chapter of a guideline is true in each). Rows of a table without a header are lines
+   like any other.
 
 Headings are kept; in plain text a heading is a short line with no closing punctuation
 (other than "?") that starts with a capital. Each removed line is kept in
@@ -26,9 +33,11 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 
 from ingest.loaders import Block
-from ingest.types import Heading, SourceDoc
+from ingest.tables import has_named_cell
+from ingest.types import Heading, PageSpan, SourceDoc
 
 _META_PATTERNS = [
     r"\bmedical advice\b",
@@ -97,16 +106,17 @@ def repeated_lines(docs: Iterable[list[Block]], min_docs: int = 3, share: float 
     return {key for key, n in counts.items() if n >= needed and key}
 
 
-def _is_meta_sentence(sentence: str) -> bool:
-    return bool(_META.search(sentence)) or len(_READER.findall(sentence)) >= 1
+def _is_meta_sentence(sentence: str, reader: bool = True) -> bool:
+    return bool(_META.search(sentence)) or (reader and _READER.search(sentence) is not None)
 
 
-def is_boilerplate(text: str) -> bool:
-    """True when at least half of the block's sentences are meta, marketing or navigation."""
+def is_boilerplate(text: str, reader: bool = True) -> bool:
+    """True when at least half of the block's sentences are meta, marketing or navigation
+    (`reader`: text addressing the reader counts as meta)."""
     if _NAVIGATION.match(text) and len(text.split()) <= 6:
         return True
     sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
-    meta = sum(_is_meta_sentence(s) for s in sentences)
+    meta = sum(_is_meta_sentence(s, reader) for s in sentences)
     return meta * 2 >= len(sentences) and meta > 0
 
 
@@ -130,25 +140,30 @@ def clean(doc_id: str, path: str, blocks: list[Block], raw_hash: str = "",
     """Drop boilerplate blocks and assemble the cleaned text with heading spans."""
     repeated = repeated or set()
     removed: list[str] = []
-    blocks = [Block(normalise_line(b.text), b.kind, b.level) for b in blocks]
+    blocks = [replace(b, text=normalise_line(b.text)) for b in blocks]
     blocks = [b for b in blocks if b.text]
     short_counts = Counter(line_key(b.text) for b in blocks if len(b.text.split()) <= 4)
 
     title_block = None
     if blocks and looks_like_heading(blocks[0]) and not is_boilerplate(blocks[0].text):
-        title_block = Block(blocks[0].text, "heading", 1)
+        title_block = replace(blocks[0], kind="heading", level=1)
         blocks = blocks[1:]
 
     kept: list[Block] = []
     in_meta_section = False
+    rows_seen: set[str] = set()
     for block in blocks:
         key = line_key(block.text)
         heading = looks_like_heading(block)
-        boiler = (
-            key in repeated
-            or (short_counts[key] > 1 and len(block.text.split()) <= 4)
-            or is_boilerplate(block.text)
-        )
+        if block.kind == "row" and has_named_cell(block.text):
+            boiler = block.text in rows_seen or is_boilerplate(block.text, reader=False)
+            rows_seen.add(block.text)
+        else:
+            boiler = (
+                key in repeated
+                or (short_counts[key] > 1 and len(block.text.split()) <= 4)
+                or is_boilerplate(block.text)
+            )
         if heading:
             in_meta_section = bool(_META_SECTION.search(block.text))
         if boiler or in_meta_section:
@@ -163,7 +178,8 @@ def clean(doc_id: str, path: str, blocks: list[Block], raw_hash: str = "",
     title = headings[0].text if headings else (kept[0].text[:120] if kept else doc_id)
     return SourceDoc(doc_id=doc_id, path=path, title=title, text=text,
                      headings=tuple(headings), raw_hash=raw_hash,
-                     removed_lines=tuple(removed))
+                     removed_lines=tuple(removed), pages=_pages(kept, text),
+                     anchors=_anchors(kept, headings))
 
 
 def _drop_empty_sections(blocks: list[Block], removed: list[str]) -> list[Block]:
@@ -206,6 +222,52 @@ def _assemble(blocks: list[Block]) -> tuple[str, list[Heading]]:
         first = headings[0]
         headings[0] = Heading(first.text, 1, first.start, first.end)
     return "".join(parts), headings
+
+
+def _spans(blocks: list[Block], text: str) -> list[tuple[int, int]]:
+    """Where each block's line lies in the assembled text (the same walk as `_assemble`)."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    prev: Block | None = None
+    for block in blocks:
+        if prev is not None:
+            pos += 1 if block.kind == prev.kind and block.kind in ("item", "row") else 2
+        length = len(block.text) + (2 if block.kind == "item" else 0)
+        spans.append((pos, pos + length))
+        pos += length
+        prev = block
+    assert pos == len(text), "block spans out of step with the assembled text"
+    return spans
+
+
+def _pages(blocks: list[Block], text: str) -> tuple[PageSpan, ...]:
+    """The character range of each PDF page in the cleaned text: from its first kept
+    block's start to its last one's end (the blank line between two pages is on neither).
+    A page all of whose text was removed has no span."""
+    if not any(b.page is not None for b in blocks):
+        return ()
+    out: list[PageSpan] = []
+    for block, (start, end) in zip(blocks, _spans(blocks, text), strict=True):
+        if block.page is None:
+            continue
+        if out and out[-1].page == block.page:
+            out[-1] = PageSpan(block.page, out[-1].start, end)
+        else:
+            out.append(PageSpan(block.page, start, end))
+    return tuple(out)
+
+
+def _anchors(blocks: list[Block], headings: list[Heading]) -> tuple[tuple[int, str], ...]:
+    """(start offset, id) of each heading whose source gave it an id (HTML, Markdown)."""
+    by_text = iter(headings)
+    out: list[tuple[int, str]] = []
+    for block in blocks:
+        if not looks_like_heading(block):
+            continue
+        heading = next(by_text)
+        if block.anchor:
+            out.append((heading.start, block.anchor))
+    return tuple(out)
 
 
 def content_hash(data: bytes) -> str:

@@ -2,30 +2,50 @@
 
 Each loader returns `Block`s; cleaning and chunking work on blocks, whatever the format.
 Formats: .txt, .md/.markdown (ingest/markdown_text.py), .html/.htm (ingest/html_text.py),
-.pdf. Anything else is skipped with a reason.
+.pdf (ingest/pdf.py: page by page, each block on its page), .docx .pptx .xlsx .xls .csv
+.epub .ipynb (ingest/office.py, ingest/sheets.py). Anything else is skipped with a reason.
 A file that cannot be read raises `LoadError` with the reason; the caller goes on.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from ingest import office
 from ingest.errors import LoadError
 from ingest.html_text import html_blocks
 from ingest.markdown_text import blocks as markdown_blocks
-from ingest.types import BULLET, Block, line_block
+from ingest.pdf import load_pdf
+from ingest.types import Block, line_block
 
 SUPPORTED = {".txt": "text", ".md": "markdown", ".markdown": "markdown",
-             ".html": "html", ".htm": "html", ".pdf": "pdf"}
+             ".html": "html", ".htm": "html", ".pdf": "pdf", **office.SUPPORTED}
 
 
 def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A file's blocks and, for a PDF, its number of pages, the pages read by OCR and what
+    was lost on the way (a page that could not be read, with the reason)."""
+
+    blocks: list[Block]
+    pages: int = 0
+    ocr_pages: tuple[int, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
 def load(path: Path, data: bytes | None = None) -> list[Block]:
     """Read one file (or its `data`, already read) into blocks, or raise `LoadError` saying
     why it cannot be read."""
+    return load_document(path, data).blocks
+
+
+def load_document(path: Path, data: bytes | None = None, ocr: bool = False) -> Loaded:
+    """`load`, with what a PDF also tells (`Loaded`); `ocr`: read scanned PDF pages."""
     kind = SUPPORTED.get(path.suffix.lower())
     if kind is None:
         raise LoadError(f"unsupported file type {path.suffix or '(none)'!r}")
@@ -34,15 +54,20 @@ def load(path: Path, data: bytes | None = None) -> list[Block]:
     if not data.strip():
         raise LoadError("file is empty")
     if kind == "pdf":
-        return _load_pdf(data)
+        pdf = load_pdf(data, ocr=ocr)
+        return Loaded(list(pdf.blocks), pdf.pages, pdf.ocr_pages, pdf.problems)
+    if kind in office.SUPPORTED.values() and kind not in office.TEXT_KINDS:
+        return Loaded(office.load(kind, data))
     text = decode(data)
     if not text.strip():
         raise LoadError("file is empty")
+    if kind in office.TEXT_KINDS:
+        return Loaded(office.load_text(kind, text, path.stem))
     if kind == "html":
-        return _load_html(text)
+        return Loaded(_load_html(text))
     if kind == "markdown":
-        return _load_markdown(text)
-    return _load_text(text)
+        return Loaded(_load_markdown(text))
+    return Loaded(_load_text(text))
 
 
 def read_bytes(path: Path) -> bytes:
@@ -84,49 +109,3 @@ def _load_markdown(text: str) -> list[Block]:
 
 def _load_html(text: str) -> list[Block]:
     return html_blocks(text)
-
-
-def _load_pdf(data: bytes) -> list[Block]:
-    import io
-    import logging
-
-    from pypdf import PdfReader
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except Exception as exc:  # noqa: BLE001  pypdf raises many kinds on a broken file
-        raise LoadError(f"broken or unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
-    blocks: list[Block] = []
-    for page in pages:
-        blocks.extend(_pdf_paragraphs(page))
-    if not blocks:
-        raise LoadError("PDF has no extractable text (scanned images need OCR)")
-    return blocks
-
-
-def _pdf_paragraphs(page: str) -> list[Block]:
-    """Re-join lines that PDF extraction broke inside a paragraph."""
-    blocks: list[Block] = []
-    current = ""
-    for raw in page.splitlines():
-        line = raw.strip()
-        if not line:
-            if current:
-                blocks.append(line_block(current))
-            current = ""
-            continue
-        if BULLET.match(line) and current:
-            blocks.append(line_block(current))
-            current = line
-        elif current and not current.endswith((".", "?", "!", ":")):
-            current = current[:-1] if current.endswith("-") else current + " "
-            current += line
-        else:
-            if current:
-                blocks.append(line_block(current))
-            current = line
-    if current:
-        blocks.append(line_block(current))
-    return blocks

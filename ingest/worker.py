@@ -59,17 +59,22 @@ PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 T = TypeVar("T")
 
 
-def load_job(name: str, data: bytes, max_chars: int | None
-             ) -> tuple[int, list[tuple[str, str, int]] | None]:
-    """(characters of text, blocks as tuples) of the file `name` holding `data`; the blocks
-    are None when there are more than `max_chars` characters (they are not sent back)."""
-    from ingest.loaders import load
+def load_job(name: str, data: bytes, max_chars: int | None, ocr: bool = False
+             ) -> tuple[int, list[tuple] | None, dict]:
+    """(characters of text, blocks as tuples, what else the file told) of the file `name`
+    holding `data`; the blocks are None when there are more than `max_chars` characters
+    (they are not sent back). The third item holds a PDF's `pages`, `ocr_pages` and
+    `problems` (pages lost, with the reason; `ingest.loaders.Loaded`). `ocr`: read a
+    PDF's scanned pages by OCR (`ingest.ocr`)."""
+    from ingest.loaders import load_document
 
-    blocks = load(Path(name), data)
-    chars = sum(len(b.text) for b in blocks)
+    loaded = load_document(Path(name), data, ocr=ocr)
+    chars = sum(len(b.text) for b in loaded.blocks)
+    info = {"pages": loaded.pages, "ocr_pages": list(loaded.ocr_pages),
+            "problems": list(loaded.problems)}
     if max_chars is not None and chars > max_chars:
-        return chars, None
-    return chars, [(b.text, b.kind, b.level) for b in blocks]
+        return chars, None, info
+    return chars, [(b.text, b.kind, b.level, b.page, b.anchor) for b in loaded.blocks], info
 
 
 def overrun_reason(seconds: float) -> str:

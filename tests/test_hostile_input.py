@@ -53,14 +53,14 @@ def sentence(name: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def hostile_job(name: str, data: bytes, max_chars: int | None):
+def hostile_job(name: str, data: bytes, max_chars: int | None, *options: object):
     """`load_job`, except for files named to misbehave: "slow*" never ends, "crash*" kills
     the process reading it."""
     if name.startswith("slow"):
         time.sleep(3600)
     if name.startswith("crash"):
         os._exit(3)
-    return load_job(name, data, max_chars)
+    return load_job(name, data, max_chars, *options)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,7 +78,8 @@ def test_a_file_over_its_budget_fails_with_the_reason_and_the_rest_is_read() -> 
         results = dict(w.run(_jobs(names)))
         started = w.started
     for name in ["a.txt", "b.txt", "c.txt"]:
-        assert results[name] == (len(sentence(name)), [(sentence(name), "para", 0)])
+        assert results[name][:2] == (len(sentence(name)),
+                                     [(sentence(name), "para", 0, None, None)])
     assert isinstance(results["slow.txt"], LoadError)
     assert str(results["slow.txt"]) == (
         "took longer than 2 s to read (CITEWISE_MAX_DOC_SECONDS): simplify or "
@@ -94,14 +95,15 @@ def test_one_child_reads_many_files() -> None:
         results = list(w.run(_jobs(names)))
         assert w.started == 1
     assert [name for name, _ in results] == names
-    assert all(blocks == [(sentence(n), "para", 0)] for n, (_, blocks) in results)
+    assert all(out[1] == [(sentence(n), "para", 0, None, None)] for n, out in results)
 
 
 def test_without_a_budget_files_are_read_in_this_process() -> None:
     with Worker(None) as w:
         results = list(w.run(_jobs(["a.txt"])))
         assert w.started == 0
-    assert results == [("a.txt", (len(sentence("a.txt")), [(sentence("a.txt"), "para", 0)]))]
+    assert [(name, out[:2]) for name, out in results] == [
+        ("a.txt", (len(sentence("a.txt")), [(sentence("a.txt"), "para", 0, None, None)]))]
 
 
 def test_loader_errors_come_back_as_the_reason() -> None:
@@ -111,7 +113,7 @@ def test_loader_errors_come_back_as_the_reason() -> None:
         results = dict(w.run(jobs))
     assert str(results["e.txt"]) == "file is empty"
     assert "binary" in str(results["b.txt"])
-    assert results["big.txt"] == (499, None)  # over max_chars: measured, blocks not sent
+    assert results["big.txt"][:2] == (499, None)  # over max_chars: measured, blocks not sent
 
 
 @pytest.mark.parametrize("in_thread", [False, True], ids=["main thread", "worker thread"])

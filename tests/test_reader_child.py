@@ -25,12 +25,12 @@ pytestmark = [pytest.mark.timeout(180),
               pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")]
 
 
-def interrupting_job(name: str, data: bytes, max_chars: int | None):
+def interrupting_job(name: str, data: bytes, max_chars: int | None, *options: object):
     """Runs in the child: Ctrl-C comes to the parent while this file is being read, which
     then takes one more second."""
     os.kill(os.getppid(), signal.SIGINT)
     time.sleep(1.0)
-    return load_job(name, data, max_chars)
+    return load_job(name, data, max_chars, *options)
 
 
 def alive(pid: int) -> bool:

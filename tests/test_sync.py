@@ -73,7 +73,8 @@ def test_first_ingest_adds_everything_and_second_embeds_nothing(
     second = service.ingest()
     data = second.to_json()
     assert set(data) == {"added", "updated", "removed", "unchanged", "failed", "skipped",
-                         "removed_docs", "kept_outside", "chunks_embedded", "chunks_total"}
+                         "removed_docs", "kept_outside", "warnings", "pages",
+                         "chunks_embedded", "chunks_total"}
     assert (data["added"], data["unchanged"], data["chunks_embedded"]) == (0, 2, 0)
     assert embedder.calls == calls
     healthy(service, QUESTIONS)
