@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.errors import SourcesError
-from ingest.loaders import is_supported
+from ingest.loaders import SUPPORTED, is_supported
 
 
 @dataclass
@@ -51,12 +51,12 @@ def discover(sources_dir: Path, paths: list[Path] | None) -> Discovery:
             elif not is_supported(path):
                 summary.skipped.append(
                     (str(path), f"unsupported file type {path.suffix or '(none)'!r}; "
-                                "supported: .txt .md .html .htm .pdf"))
+                                f"supported: {' '.join(SUPPORTED)}"))
             else:
                 found.append(path)
     if not paths and not found and not summary.failed:
         raise SourcesError(
-            f"Sources folder {sources_dir} holds no .txt, .md, .html or .pdf files: add some "
+            f"Sources folder {sources_dir} holds no {' '.join(SUPPORTED)} files: add some "
             "and run `citewise ingest` again.")
     return summary
 
