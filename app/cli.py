@@ -319,7 +319,9 @@ def _print_answer(answer) -> None:
     for c in answer.citations:
         where = " > ".join(c.heading_path[1:]) or c.title
         click.echo(click.style(f"[{c.id}] ", fg="cyan") + f"{c.title} — {where}")
-        click.echo(f"    {c.doc_id}, characters {c.start}-{c.end}")
+        page = ("" if c.page is None else f", page {c.page}" if c.page_end in (None, c.page)
+                else f", pages {c.page}-{c.page_end}")
+        click.echo(f"    {c.doc_id}{page}, characters {c.start}-{c.end}")
         click.echo(f"    \"{c.quote}\"")
 
 

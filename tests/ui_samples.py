@@ -19,7 +19,7 @@ TAGS = {"div", "span", "a", "mark", "section", "blockquote", "table", "thead", "
         "th", "td", "code", "ul", "li", "b", "del"}
 ATTRS = {"class", "href", "id", "data-cite", "data-turn", "data-kind", "data-doc", "data-ok",
          "data-supported", "aria-describedby", "aria-busy", "aria-hidden", "aria-label",
-         "role", "title"}
+         "role", "title", "target", "rel"}
 
 
 class Markup(HTMLParser):
@@ -45,7 +45,9 @@ def assert_inert(html_text: str) -> Markup:
     m.feed(html_text)
     assert set(m.tags) <= TAGS, set(m.tags) - TAGS
     assert {name for name, _ in m.attrs} <= ATTRS, {n for n, _ in m.attrs} - ATTRS
-    assert all(value and value.startswith("#") for name, value in m.attrs if name == "href")
+    # In-page anchors, and the original files served by id (app/web/files.py) only.
+    assert all(value and value.startswith(("#", "/source/"))
+               for name, value in m.attrs if name == "href")
     for forbidden in ("{", "}", "$", "`"):  # inert in Gradio's template evaluation too
         assert forbidden not in html_text
     return m

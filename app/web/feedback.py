@@ -106,7 +106,9 @@ def export_markdown(turns: Sequence[Turn], now: float | None = None) -> str:
         for c in answer.citations:
             changed = f" — {render.CHANGED_LABEL}" if c.id in turn.changed else ""
             lines += [f"- \\[{c.id}\\] {md_escape(render.where(c))} "
-                      f"(`{c.doc_id.replace('`', '')}`, characters {c.start}–{c.end})"
+                      f"(`{c.doc_id.replace('`', '')}`"
+                      f"{', ' + render.page_label(c) if c.page is not None else ''}, "
+                      f"characters {c.start}–{c.end})"
                       f"{changed}",
                       f"  > {md_escape(c.quote)}"]
         lines.append("")

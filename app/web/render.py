@@ -22,6 +22,7 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from app.answer.types import ABSTAIN_TEXT, AnswerSentence, Citation
+from app.web.files import source_link
 
 if TYPE_CHECKING:
     from app.web.documents import DocumentRow
@@ -153,13 +154,35 @@ def bot_message(turn_no: int, body: str, kind: str, streaming: bool = False) -> 
             f'{state}>{body}</div>')
 
 
+def page_label(citation: Citation) -> str:
+    """ "p. 4", "pp. 4–5" for a quote across a page break, "" for a source without pages."""
+    if citation.page is None:
+        return ""
+    if citation.page_end is not None and citation.page_end != citation.page:
+        return f"pp. {citation.page}–{citation.page_end}"
+    return f"p. {citation.page}"
+
+
+def open_link(citation: Citation) -> str:
+    """A link to the original file at the cited page or heading (`app.web.files`), opened
+    in a new tab; "" when the document cannot be served."""
+    url = source_link(citation)
+    if url is None:
+        return ""
+    label = f"open at {page_label(citation)}" if citation.page is not None else "open the file"
+    return (f' · <a class="cw-open" href="{esc(url)}" target="_blank" rel="noopener noreferrer"'
+            f'>{esc(label)}</a>')
+
+
 def sources_card(turn_no: int, citation: Citation) -> str:
+    page = page_label(citation)
     return (f'<div class="cw-source" id="{anchor(turn_no, citation.id)}" '
             f'data-turn="{turn_no}" data-cite="{citation.id}">'
             f'<div class="cw-source-head"><span class="cw-n">[{citation.id}]</span> '
             f'<span class="cw-where">{esc(where(citation))}</span></div>'
-            f'<div class="cw-source-meta">{esc(citation.doc_id)} · characters '
-            f"{citation.start}–{citation.end}</div>"
+            f'<div class="cw-source-meta">{esc(citation.doc_id)}'
+            f'{f" · {page}" if page else ""} · characters '
+            f"{citation.start}–{citation.end}{open_link(citation)}</div>"
             f'<blockquote class="cw-passage">{highlight(citation)}</blockquote></div>')
 
 
