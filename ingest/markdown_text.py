@@ -6,8 +6,9 @@ Regexes cannot parse Markdown: `[click](javascript:alert(1)) the guideline` beca
 - headings (ATX and setext) as heading blocks with their level;
 - paragraphs as paragraph blocks, a hard-wrapped one as one block; a paragraph line that
   starts with a bullet character ("• ...", as pasted from a word processor) is a list item;
-- list items as item blocks (further paragraphs of an item as paragraphs), tables one row
-  a paragraph, cells joined by " | ", block quotes as their content;
+- list items as item blocks (further paragraphs of an item as paragraphs), pipe tables one
+  `row` block per body row, each cell named by its column in the header row
+  (`ingest.tables`: "Drug: Aspirin; Dose: 75 mg."), block quotes as their content;
 - link text kept and its URL dropped, an image's alt text, code spans and indented code
   as text; fenced code blocks and thematic breaks dropped; raw HTML read as HTML (its
   scripts and styles dropped).
@@ -23,6 +24,7 @@ import re
 from functools import cache
 
 from ingest.html_text import html_blocks
+from ingest.tables import Cell, grid_blocks
 from ingest.types import Block, line_block
 
 MAX_NESTING = 100
@@ -47,6 +49,7 @@ def blocks(text: str) -> list[Block]:
     out: list[Block] = []
     items: list[bool] = []  # open list items: has the item's first paragraph been read?
     row: list[str] | None = None
+    table: list[list[str]] = []
     heading = 0
     for i, token in enumerate(tokens):
         kind = token.type
@@ -58,17 +61,22 @@ def blocks(text: str) -> list[Block]:
             heading = int(token.tag[1])
         elif kind == "heading_close":
             heading = 0
+        elif kind == "table_open":
+            table = []
         elif kind == "tr_open":
             row = []
+            table.append(row)
+        elif kind in ("th_open", "td_open") and row is not None:
+            row.append("")
         elif kind == "tr_close":
-            cells = " | ".join(c for c in row or [] if c)
-            if cells:
-                out.append(Block(cells, "para"))
             row = None
+        elif kind == "table_close":  # markdown-it's first row is always the header row
+            out.extend(grid_blocks([[Cell(c) for c in r] for r in table], header_rows=1))
+            table = []
         elif kind == "inline":
             lines = _inline_text(token.children or [])
-            if row is not None:
-                row.append(" ".join(line.strip() for line in lines).strip())
+            if row is not None and row:
+                row[-1] = " ".join(line.strip() for line in lines).strip()
             elif heading:
                 out.append(Block(" ".join(line.strip() for line in lines).strip(), "heading",
                                  heading))

@@ -1,6 +1,9 @@
 """Sentence spans with exact character offsets.
 
-Lines are always boundaries (paragraphs and list items are one line each in cleaned text).
+Lines are always boundaries (paragraphs, list items and table rows are one line each in
+cleaned text), and a table row with two or more named cells ("Drug: Aspirin; Note: Take
+with food. Avoid alcohol.", `ingest.tables.is_row_line`) is one sentence, whatever its cells
+hold.
 Inside a line, a sentence ends at `.`, `!` or `?` followed by whitespace and a capital,
 digit, quote or bracket, except after common abbreviations ("e.g.", "i.e.", "Dr.", "et al.")
 and initials. Decimals such as "1.6" never split because no whitespace follows the dot.
@@ -9,6 +12,8 @@ and initials. Decimals such as "1.6" never split because no whitespace follows t
 from __future__ import annotations
 
 import re
+
+from ingest.tables import is_row_line
 
 _ABBREVIATIONS = {
     "e.g", "i.e", "dr", "mr", "mrs", "ms", "prof", "vs", "etc", "al", "fig", "figs", "no",
@@ -37,6 +42,9 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
 
 
 def _split_line(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    if is_row_line(text, start, end):
+        _add(text, start, end, spans)
+        return
     sent_start = start
     for match in _BOUNDARY.finditer(text, start, end):
         dot = match.start()

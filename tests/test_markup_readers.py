@@ -50,8 +50,7 @@ def test_markdown_structure(tmp_path: Path) -> None:
         Block("first", "item"),
         Block("second", "item"),
         Block("more of the second", "para"),
-        Block("drug | dose", "para"),
-        Block("pyridostigmine | 60 mg", "para"),
+        Block("drug: pyridostigmine; dose: 60 mg.", "row"),  # ingest/tables.py
         Block("pasted bullet", "item"),
         Block("another", "item"),
         Block("Raw HTML para.", "para"),
