@@ -87,7 +87,8 @@ def _markdown(metrics: dict[str, Any], records: list[Record], failures: list[str
         lines += ["", "The baseline is " + base["description"] + " Its recall@k for k > 2 "
                   "equals its recall@2: it retrieves two passages."]
     if "llama_index_evaluator" in metrics:
-        lines += _second_scorer(metrics["llama_index_evaluator"], metrics["retrieval"])
+        lines += _second_scorer(metrics["llama_index_evaluator"], metrics["retrieval"],
+                                (base or {}).get("retrieval"))
     lines += ["", "## Answers", ""]
     rows = [(name, value, (base or {}).get("answer", {}).get(name))
             for name, value in metrics["answer"].items()]
@@ -147,7 +148,8 @@ def _markdown(metrics: dict[str, Any], records: list[Record], failures: list[str
     return "\n".join(lines) + "\n"
 
 
-def _second_scorer(evaluated: dict[str, Any], own: dict[str, Any]) -> list[str]:
+def _second_scorer(evaluated: dict[str, Any], own: dict[str, Any],
+                   stock_own: dict[str, Any] | None) -> list[str]:
     """llama-index's RetrieverEvaluator beside citewise's metrics (`eval.llama_eval`)."""
     from eval.llama_eval import explain
 
@@ -157,14 +159,15 @@ def _second_scorer(evaluated: dict[str, Any], own: dict[str, Any]) -> list[str]:
              "one of its gold quotes (`eval/llama_eval.py`). Beside it, citewise's recall@k "
              "and MRR@k of the same retrieved lists.", "",
              "| retriever | k | hit_rate | mrr | recall@k (same lists) | MRR@k (same lists) "
-             "| questions scored | left out |", "|---|---|---|---|---|---|---|---|"]
+             "| questions scored | left out | passages in its corpus |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, label in (("citewise", "citewise"), ("stock", "stock llama-index")):
         for k, r in evaluated[name].items():
             same = r["same_retrieval"]
             lines.append(f"| {label} | {k} | {_fmt(r['hit_rate'])} | {_fmt(r['mrr'])} | "
                          f"{_fmt(same[f'recall@{k}'])} | {_fmt(same[f'mrr@{k}'])} | "
-                         f"{r['scored']} | {len(r['left_out'])} |")
-    return lines + [""] + explain(evaluated, own)
+                         f"{r['scored']} | {len(r['left_out'])} | {r.get('passages', 'n/a')} |")
+    return lines + [""] + explain(evaluated, own, stock_own)
 
 
 def _plots(out: Path, metrics: dict[str, Any]) -> list[str]:
