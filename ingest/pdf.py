@@ -16,8 +16,8 @@ Where the others plug in:
   `_read_scanned` is the one place pages whose text layer is missing or almost empty
   (`needs_ocr`) are read by OCR, when `ocr` is on. With it off such a page stays empty,
   and a PDF with no text at all fails with `ingest.ocr.OFF_REASON`.
-- Tables (`ingest.pdf_tables`): `_page_tables` turns one page's tables into row blocks,
-  placed after the page's paragraphs (none until that module is wired in here).
+- Tables (`ingest.pdf_tables`): `_page_with_tables` puts one page's tables, as row blocks,
+  in place of the lines that held them in the page's text.
 """
 
 from __future__ import annotations
@@ -84,8 +84,7 @@ def load_pdf(data: bytes, ocr: bool = False) -> PdfRead:
 
     blocks: list[Block] = []
     for index, text in enumerate(texts):
-        blocks.extend(page_blocks(text, index + 1))
-        blocks.extend(_page_tables(data, index))
+        blocks.extend(_page_with_tables(data, index, text))
     if not blocks:
         if len(problems) == count:
             raise LoadError(f"broken or unreadable PDF: no page could be read "
@@ -155,10 +154,14 @@ def _no_text_reason(ocr: bool) -> str:
     return OFF_REASON
 
 
-def _page_tables(data: bytes, index: int) -> list[Block]:
-    """Row blocks ("Drug: ...; Dose: ...", kind "row") of the tables on page `index`
-    (0-based), on that page. The seam for `ingest.pdf_tables`; none yet."""
-    return []
+def _page_with_tables(data: bytes, index: int, text: str) -> list[Block]:
+    """The blocks of page `index` (0-based), whose text is `text`, with its tables as row
+    blocks ("Drug: ...; Dose: ...", kind "row") in place of their lines (`ingest.pdf_tables`)."""
+    from ingest.pdf_tables import find_tables, page_blocks_with_tables
+
+    page = index + 1
+    return page_blocks_with_tables(text, find_tables(data, index),
+                                   lambda part: page_blocks(part, page))
 
 
 def _why_lost(problem: str) -> str:

@@ -1,0 +1,150 @@
+"""Tables in a PDF page, found by pdfplumber, as row blocks in place of their text.
+
+pdfplumber (`Page.find_tables`, its default "lines" strategy) finds tables drawn with
+ruling lines or cell borders; a table set out with spaces only is not found and stays text.
+A found table with fewer than two rows or two columns (a box drawn round a paragraph) is
+left as text. Each table becomes one `row` block per row (`ingest.tables.grid_blocks`:
+the first row is the header when it looks like one; cells pdfplumber reports as merged are
+empty).
+
+The page's text (pypdf's, as `ingest.pdf` reads it) holds the same table as a run of lines
+("Pyridostigmine 60 mg four times daily ..."). `page_blocks_with_tables` finds that run, the
+longest stretch of consecutive lines made only of the table's words, and puts the rows in
+its place, so the rows are where the table was and its cells are not read twice; when no
+run holds half the table's words, the rows follow the page's text.
+
+Cost: pdfplumber lays out a page in tens of milliseconds, so a page is looked at only when
+its content stream draws at least `MIN_PATHS` rectangles or lines (a page of text draws
+none); a table drawn inside a form XObject is not found.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from itertools import islice
+from typing import Any
+
+from ingest.tables import Cell, grid_blocks
+from ingest.types import Block
+
+log = logging.getLogger(__name__)
+
+MIN_PATHS = 4
+_PATH_OP = re.compile(rb"\sre\s|\sl\s")
+
+
+@dataclass(frozen=True)
+class PageTable:
+    """One table of a page: its row blocks, its cells' words and where it lies on the page
+    (x0, top, x1, bottom in PDF points, as pdfplumber gives it)."""
+
+    rows: tuple[Block, ...]
+    words: tuple[str, ...]
+    bbox: tuple[float, float, float, float]
+
+
+@lru_cache(maxsize=1)
+def _open(data: bytes) -> Any:
+    """The pdfplumber document of `data`, kept for the next page of the same PDF (bytes
+    cache their hash, so the look-up is cheap)."""
+    import pdfplumber
+
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    return pdfplumber.open(io.BytesIO(data))
+
+
+def _draws_enough(page: Any) -> bool:
+    try:
+        streams = page.page_obj.contents or []
+        data = b"".join(s.get_data() for s in streams if hasattr(s, "get_data"))
+    except Exception:  # noqa: BLE001  unreadable content: let pdfplumber decide
+        return True
+    paths = _PATH_OP.finditer(data)
+    return len(list(islice(paths, MIN_PATHS))) == MIN_PATHS
+
+
+def find_tables(data: bytes, index: int, page_no: int | None = None) -> list[PageTable]:
+    """The tables on page `index` (0-based) of the PDF in `data`, top to bottom; their row
+    blocks carry `page_no` (default index + 1). [] when pdfplumber finds none or cannot
+    read the page (the page's text is then read as text; the reason is logged)."""
+    page_no = index + 1 if page_no is None else page_no
+    try:
+        doc = _open(data)
+        page = doc.pages[index]
+        if not _draws_enough(page):
+            return []
+        try:
+            found = page.find_tables()
+            tables = [(t.bbox, t.extract()) for t in found]
+        finally:
+            page.close()
+    except Exception as exc:  # noqa: BLE001  pdfplumber/pdfminer raise many kinds
+        log.info("tables of page %d not read: %s: %s", page_no, exc.__class__.__name__, exc)
+        return []
+    out = []
+    for bbox, cells in sorted(tables, key=lambda t: (t[0][1], t[0][0])):
+        rows = [[Cell(c or "") for c in row] for row in cells]
+        if len(rows) < 2 or max((len(r) for r in rows), default=0) < 2:
+            continue
+        blocks = tuple(replace(b, page=page_no) for b in grid_blocks(rows))
+        words = tuple(w for row in cells for c in row for w in (c or "").split())
+        if blocks:
+            out.append(PageTable(blocks, words, tuple(bbox)))
+    return out
+
+
+def _run(lines: Sequence[str], words: Sequence[str], taken: set[int]) -> tuple[int, int]:
+    """(first, end) of the longest run of consecutive lines made only of `words` (each
+    word used once), not in `taken`; (0, 0) when none holds half of the words."""
+    best, best_used = (0, 0), 0
+    i = 0
+    while i < len(lines):
+        left = Counter(words)
+        j, used = i, 0
+        while j < len(lines) and j not in taken:
+            tokens = Counter(lines[j].split())
+            if not tokens or any(left[w] < n for w, n in tokens.items()):
+                break
+            left -= tokens
+            used += sum(tokens.values())
+            j += 1
+        if used > best_used:
+            best, best_used = (i, j), used
+        i = max(j, i + 1)
+    return best if best_used * 2 >= len(words) else (0, 0)
+
+
+def page_blocks_with_tables(text: str, tables: Sequence[PageTable],
+                            paragraphs: Callable[[str], list[Block]]) -> list[Block]:
+    """The blocks of a page whose text is `text` and whose tables are `tables`: the text's
+    paragraphs (`paragraphs`, the PDF loader's rule) with each table's rows in place of the
+    run of lines that held it."""
+    if not tables:
+        return paragraphs(text)
+    lines = text.splitlines()
+    taken: set[int] = set()
+    placed: list[tuple[int, int, PageTable]] = []
+    after: list[PageTable] = []
+    for table in tables:
+        first, end = _run(lines, table.words, taken)
+        if end > first:
+            taken.update(range(first, end))
+            placed.append((first, end, table))
+        else:
+            after.append(table)
+    out: list[Block] = []
+    pos = 0
+    for first, end, table in sorted(placed, key=lambda p: p[0]):
+        out.extend(paragraphs("\n".join(lines[pos:first])))
+        out.extend(table.rows)
+        pos = end
+    out.extend(paragraphs("\n".join(lines[pos:])))
+    for table in after:
+        out.extend(table.rows)
+    return out
