@@ -234,7 +234,8 @@ def chat(ctx: click.Context, k: int | None, mode: str | None, chroma_url: str | 
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write metrics.json, answers.jsonl, report.md and plots to this folder.")
 @click.option("--baseline", is_flag=True,
-              help="Also run the stock llama-index pipeline and report it side by side.")
+              help="Also run the stock llama-index pipeline and report it side by side, "
+                   "and llama-index's RetrieverEvaluator (hit_rate, mrr) on both retrievers.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics.json to stdout.")
 @click.pass_context
 def eval_command(ctx: click.Context, gold: Path, mode: str, per_kind: int | None,
@@ -269,6 +270,10 @@ def _print_metrics(metrics: dict) -> None:
     if "baseline" in metrics:
         values = ", ".join(f"{k} {v}" for k, v in metrics["baseline"]["retrieval"].items())
         click.echo(f"baseline retrieval: {values}")
+    for name, runs in metrics.get("llama_index_evaluator", {}).items():
+        values = ", ".join(f"k={k} hit_rate {r['hit_rate']} mrr {r['mrr']}"
+                           for k, r in runs.items())
+        click.echo(f"llama-index RetrieverEvaluator, {name}: {values}")
     for kind, row in metrics.get("per_kind", {}).items():
         values = ", ".join(f"{k} {v}" for k, v in row.items())
         click.echo(f"kind {kind}: {values}")

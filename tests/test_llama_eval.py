@@ -146,8 +146,9 @@ def test_eval_baseline_reports_the_second_scorer(monkeypatch: pytest.MonkeyPatch
     gold = tmp_path / "g.jsonl"
     gold.write_text("\n".join(line for line in GOLD.read_text().splitlines()[:6]) + "\n")
     out = tmp_path / "report"
-    CliRunner().invoke(cli, ["eval", "--gold", str(gold), "--baseline", "--out", str(out)],
-                       catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["eval", "--gold", str(gold), "--baseline", "--out",
+                                      str(out)], catch_exceptions=False)
+    assert "llama-index RetrieverEvaluator, stock: k=2 hit_rate" in result.output
     second = json.loads((out / "metrics.json").read_text())["llama_index_evaluator"]
     assert set(second) == {"citewise", "stock"} and set(second["stock"]) == {"2", "5", "10"}
     for runs in second.values():
