@@ -1,4 +1,4 @@
-"""The `citewise` command line: ingest, ask, chat, eval, serve.
+"""The `citewise` command line: ingest, ask, chat, eval, serve, mcp, history.
 
 Heavy libraries (torch, sentence-transformers, chromadb) are imported inside the commands
 that need them, so `citewise --help` and configuration errors stay fast.
@@ -391,6 +391,11 @@ def mcp_command(ctx: click.Context, mode: str | None, chroma_url: str | None) ->
     from app.mcp_server import serve  # imports the mcp SDK: only for this command
 
     serve(service, mode)
+
+
+from app.history_command import make_history_command  # noqa: E402  (cli.py stays small)
+
+cli.add_command(make_history_command(_settings))
 
 
 def main() -> None:

@@ -204,3 +204,33 @@ def test_titles_are_one_short_line() -> None:
     assert title_of("a\n b ") == "a b"
     long = title_of("word " * 40)
     assert len(long) == 80 and long.endswith("…")
+
+
+def test_history_command_lists_deletes_and_clears(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    env = {"CITEWISE_INDEX_DIR": str(tmp_path / "index")}
+    runner = CliRunner(env=env)
+    result = runner.invoke(cli, ["history"])
+    assert result.exit_code == 0 and "No chat history yet" in result.output
+    with History(tmp_path / "index" / FILENAME) as h:
+        a = h.new_conversation()
+        h.add_turn(a, SavedTurn("What causes LEMS?", "q", answer()))
+        b = h.new_conversation("api chat", origin="api")
+    listed = json.loads(runner.invoke(cli, ["history", "--json"]).output)
+    assert [(c["id"], c["title"], c["origin"], c["turns"]) for c in listed] == [
+        (b, "api chat", "api", 0), (a, "What causes LEMS?", "web", 1)]  # newest first
+    out = runner.invoke(cli, ["history"]).output.splitlines()
+    assert out[1].startswith(a) and out[1].endswith("  1 turns  What causes LEMS?")
+    assert runner.invoke(cli, ["history", "--delete", a]).exit_code == 0
+    missing = runner.invoke(cli, ["history", "--delete", a])
+    assert missing.exit_code == 1 and "No conversation" in missing.output
+    assert "Traceback" not in missing.output
+    refused = runner.invoke(cli, ["history", "--clear"], input="n\n")
+    assert refused.exit_code == 1 and len(History(tmp_path / "index" / FILENAME)
+                                          .conversations()) == 1
+    cleared = runner.invoke(cli, ["history", "--clear", "--yes"])
+    assert cleared.exit_code == 0 and "Deleted 1 conversation from" in cleared.output
+    assert json.loads(runner.invoke(cli, ["history", "--json"]).output) == []
