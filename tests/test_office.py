@@ -14,7 +14,7 @@ import pytest
 import ingest.sheets
 from app.config import Settings
 from app.service import Citewise
-from app.web.documents import ALLOWED_SUFFIXES, check_upload
+from app.web.documents import ALLOWED_SUFFIXES, Documents, check_upload
 from ingest.discover import discover
 from ingest.errors import LoadError
 from ingest.loaders import SUPPORTED, load
@@ -65,7 +65,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {ext: build(folder / f"sample{ext}") for ext, build in samples.BUILDERS.items()}
 
 
-def test_every_new_format_is_supported_and_uploadable(tmp_path: Path) -> None:
+def test_every_new_format_is_supported_and_listed(tmp_path: Path) -> None:
     for ext in NEW:
         assert SUPPORTED[ext] and ext in ALLOWED_SUFFIXES
         upload = tmp_path / f"up{ext}"
@@ -74,6 +74,22 @@ def test_every_new_format_is_supported_and_uploadable(tmp_path: Path) -> None:
     (tmp_path / "notes.rtf").write_text("x")
     skipped = discover(tmp_path, None).skipped
     assert any(".docx .pptx .xlsx .xls .csv .epub .ipynb" in why for _, why in skipped)
+
+
+def test_web_upload_ingests_office_files_and_removes_an_unreadable_one(
+        tmp_path: Path, built: dict[str, Path]) -> None:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "seed.txt").write_text("Plasmapheresis removes antibodies from the blood.\n")
+    documents = Documents(_service(tmp_path, sources))
+    locked = samples.encrypted_ooxml(tmp_path / "locked.docx", built[".docx"])
+    out = documents.upload([built[".xlsx"], built[".epub"], locked])
+    assert out.ok and sorted(out.saved) == ["sample.epub", "sample.xlsx"], out.message
+    assert [name for name, _ in out.errors] == ["locked.docx"]
+    assert "password-protected" in out.errors[0][1]
+    assert not (sources / "locked.docx").exists()  # removed again: later syncs stay clean
+    text = documents.text("sample.xlsx")
+    assert text is not None and "Drug: Rituximab; Indication: refractory" in text
 
 
 @pytest.mark.parametrize("ext", NEW)
@@ -237,3 +253,25 @@ def test_pptx_reader_leaves_logging_and_torch_alone(built: dict[str, Path]) -> N
                          cwd=ROOT, check=True)
     assert out.stdout.split(maxsplit=1)[1].strip() == "[] False False"
     assert int(out.stdout.split()[0]) > 4 and "INFO" not in out.stderr
+
+
+def test_hostile_csv_files_are_read_or_refused_with_a_reason(tmp_path: Path) -> None:
+    """Inputs on which `csv.Sniffer` takes quadratic time (16 kB of '"' and newlines: 28 s)
+    and a field over `csv`'s size limit, read in the reader child within its budget: the
+    outcome is asserted, not a time."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "quote-comma.csv").write_text('",' * 100_000)
+    (sources / "quote-newline.csv").write_text('"\n' * 100_000)
+    (sources / "huge-field.csv").write_text('Note\n"' + "x" * 200_000 + '"\n')
+    (sources / "tabs.csv").write_text("Drug\tDose\nAmifampridine\t10 mg three times a day\n")
+    settings = Settings(sources_dir=sources, index_dir=tmp_path / "index", _env_file=None,
+                        max_doc_seconds=30)
+    service = Citewise(settings, HashingEmbedder())
+    summary = service.ingest()
+    failed = {Path(path).name: reason for path, reason in summary.failed}
+    assert "quote-comma.csv" in summary.added and "tabs.csv" in summary.added
+    assert failed["quote-newline.csv"] == "the file holds no cells with text"
+    assert "not a readable CSV file" in failed["huge-field.csv"]
+    assert "Drug: Amifampridine; Dose: 10 mg three times a day." in (
+        service.document_text("tabs.csv") or "")
