@@ -167,7 +167,7 @@ def auth_pair(settings: Settings) -> tuple[str, str] | None:
 def blocked_paths(settings: Settings) -> list[str]:
     """Folders and files the server must never send, even by mistake."""
     paths = [Path.cwd(), Path(".env"), settings.index_dir, settings.sources_dir,
-             settings.feedback_dir]
+             settings.feedback_dir, settings.history_file]
     return sorted({os.path.abspath(p) for p in paths})
 
 
