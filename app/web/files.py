@@ -90,7 +90,6 @@ def files_router(service: Citewise) -> Any:
 
     router = APIRouter()
 
-    @router.get(PREFIX + "{doc_id:path}", include_in_schema=False)
     def source_file(doc_id: str, request: Request):
         if not logged_in(request):
             return PlainTextResponse(LOGIN_NEEDED, status_code=401)
@@ -108,6 +107,11 @@ def files_router(service: Citewise) -> Any:
         return FileResponse(path, media_type=media, headers=headers,
                             content_disposition_type=disposition, filename=path.name)
 
+    # The annotations are strings here (`from __future__ import annotations`) naming names
+    # imported in this function: FastAPI needs the types themselves to see the request.
+    source_file.__annotations__ = {"doc_id": str, "request": Request}
+    router.add_api_route(PREFIX + "{doc_id:path}", source_file, methods=["GET"],
+                         include_in_schema=False)
     return router
 
 
