@@ -106,6 +106,16 @@ class Settings(BaseSettings):
                                         "are refused as busy.")
     concurrency_limit: int = Field(4, ge=1, le=1024, description="Questions answered at the same "
                                                         "time by the web UI.")
+    # -- the HTTP API (`/v1` on the `citewise serve` server, app/api/) --------------------------
+    api_keys: SecretStr | None = Field(
+        None, description="Bearer keys for the HTTP API, comma-separated; unset: the API "
+                          "needs no key on a loopback host without a login, and is closed "
+                          "when a web UI login is set.")
+    api_concurrency: int = Field(4, ge=1, le=1024,
+                                 description="Questions the HTTP API answers at the same time.")
+    api_queue_size: int = Field(64, ge=0, le=100_000,
+                                description="Most API questions waiting for a free slot; "
+                                            "more get 429 with Retry-After.")
     feedback_dir: Path = Field(Path("data/feedback"), description="Folder of feedback.jsonl "
                                                                   "(ratings from the web UI).")
     history: bool = Field(True, description="Keep the web chat's conversations (and API "

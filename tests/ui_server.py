@@ -2,7 +2,8 @@
 
 `running_ui()` copies the default corpus (plus any extra files) into a folder, ingests it
 with the real packaged model (loaded once per test session) unless given another
-embedder, and serves the app on a free 127.0.0.1 port in a thread of this process; pass
+embedder, and serves the app (the page and /v1, `app.api.server.serve`) on a free
+127.0.0.1 port in a thread of this process; pass
 `generator=` (say, a `ScriptedGenerator`) for generative answers.
 """
 
@@ -70,7 +71,7 @@ def http_get(url: str, timeout: float = 10) -> tuple[int, bytes]:
 def running_ui(root: Path, extra: dict[str, str] | None = None,
                embedder: Embedder | None = None, generator: Generator | None = None,
                **settings: Any) -> Iterator[Served]:
-    from app.web.app import launch
+    from app.api.server import serve
 
     sources = root / "sources"
     shutil.copytree(DEFAULT_SOURCES, sources)
@@ -82,10 +83,10 @@ def running_ui(root: Path, extra: dict[str, str] | None = None,
     service = Citewise(config, embedder or real_embedder(), generator)
     summary = service.ingest()
     assert summary.failed == [], summary.failed
-    demo = launch(service, block=False)
+    running = serve(service)  # the page and /v1, as `citewise serve` runs them
     url = f"http://127.0.0.1:{config.port}"
     try:
         wait_for(lambda: http_get(url + "/")[0] in (200, 401), 30, "the web UI to answer")
-        yield Served(url, service, demo, root)
+        yield Served(url, service, running.demo, root)
     finally:
-        demo.close()
+        running.close()

@@ -112,7 +112,7 @@ class BodyLimit:
         limit = self.upload_bytes if upload else self.max_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _refuse(send, limit, upload)
+            await self.refuse(send, limit, upload)
             return
         received = 0
         over = False
@@ -141,7 +141,11 @@ class BodyLimit:
             if not over:
                 raise
         if over and not started:
-            await _refuse(send, limit, upload)
+            await self.refuse(send, limit, upload)
+
+    async def refuse(self, send: Any, limit: int, upload: bool) -> None:
+        """Send the 413 (a subclass may answer in its own shape: the API's JSON)."""
+        await _refuse(send, limit, upload)
 
 
 async def _refuse(send: Any, limit: int, upload: bool) -> None:
