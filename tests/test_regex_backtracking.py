@@ -31,7 +31,7 @@ def regex_job(source: str, flags: int, head: str, unit: str, count: int, tail: s
 # 3. Every regex of the cleaning and splitting code, on its worst input
 # ---------------------------------------------------------------------------------------------
 REGEX_MODULES = ["ingest.clean", "ingest.sentences", "ingest.loaders", "ingest.abbreviations",
-                 "ingest.chunking", "ingest.html_text", "ingest.markdown_text"]
+                 "ingest.chunking", "ingest.html_text", "ingest.markdown_text", "ingest.tables"]
 _RE_CALLS = {"compile", "search", "match", "fullmatch", "sub", "subn", "split", "findall",
              "finditer"}
 # Regexes built at run time inside a function: an instance of each, to check as the rest.
