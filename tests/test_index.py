@@ -144,12 +144,14 @@ def test_bad_file_is_reported_and_the_rest_ingested(service: Citewise, sources: 
     (sources / "empty.txt").write_bytes(b"")
     (sources / "binary.txt").write_bytes(bytes(range(256)) * 10)
     (sources / "notes.docx").write_bytes(b"PK\x03\x04")
+    (sources / "notes.rtf").write_bytes(b"{\\rtf1 text}")
     summary = service.ingest()
     assert len(summary.added) == 2
     reasons = {Path(p).name: r for p, r in summary.failed}
     assert reasons["empty.txt"] == "file is empty"
     assert "binary" in reasons["binary.txt"]
-    assert any(Path(p).name == "notes.docx" and "unsupported" in r for p, r in summary.skipped)
+    assert "damaged Word document" in reasons["notes.docx"]
+    assert any(Path(p).name == "notes.rtf" and "unsupported" in r for p, r in summary.skipped)
 
 
 def test_a_file_that_breaks_keeps_what_was_indexed(service: Citewise, sources: Path) -> None:

@@ -69,7 +69,7 @@ def test_upload_adds_answerable_document_and_reports_each_bad_file(
 
 def test_upload_of_nothing_acceptable_saves_nothing(service: Citewise, tmp_path: Path) -> None:
     service.ingest()
-    out = Documents(service).upload([write(tmp_path, "notes.docx", "x")])
+    out = Documents(service).upload([write(tmp_path, "notes.rtf", "x")])
     assert not out.ok and out.message == "Nothing was added:" and out.saved == []
     assert sorted(p.name for p in service.settings.sources_dir.iterdir()) == \
         ["000_ca9eb5d6de5c83e8.txt", "004_5e456227b6f932b4.txt"]
