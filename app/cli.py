@@ -388,6 +388,10 @@ def mcp_command(ctx: click.Context, mode: str | None, chroma_url: str | None) ->
     it. stdout carries only the protocol: messages and progress go to stderr.
     """
     service = _service(ctx, chroma_url=chroma_url)
+    settings = service.settings
+    # A client starts the server in a folder of its choosing: say which index it reads.
+    click.echo(f"citewise mcp: index {settings.index_dir.resolve()}, sources "
+               f"{settings.sources_dir.resolve()} (stdio; messages on stderr).", err=True)
     from app.mcp_server import serve  # imports the mcp SDK: only for this command
 
     serve(service, mode)

@@ -61,7 +61,8 @@ class _Open(BaseModel):
 
 class Passage(_Open):
     rank: int = Field(description="1 = best")
-    document: str = Field(description="document id: its path in the sources folder")
+    source: str = Field(description="document id: its path in the sources folder (as the "
+                                    "`source` of a citation)")
     title: str
     heading_path: list[str] = Field(description="the headings above the passage, outermost first")
     start: int = Field(description="start of the passage in the document's cleaned text")
@@ -70,6 +71,7 @@ class Passage(_Open):
     text: str
     chunk_id: str
     page: int | None = Field(None, description="PDF page the passage starts on, if known")
+    page_end: int | None = Field(None, description="PDF page it ends on, if known")
 
 
 class SearchResult(_Open):
@@ -128,14 +130,11 @@ class DocumentList(_Open):
 def passage_json(rank: int, hit: Hit) -> dict[str, Any]:
     """A search hit as a passage: the chunk's span in its document and the fused score."""
     chunk = hit.chunk
-    out: dict[str, Any] = {
-        "rank": rank, "document": chunk.doc_id, "title": chunk.title,
-        "heading_path": list(chunk.heading_path), "start": chunk.start, "end": chunk.end,
-        "score": round(hit.score, 6), "text": chunk.text, "chunk_id": chunk.id}
-    page = getattr(chunk, "page", None)  # set by formats with pages (PDF)
-    if page is not None:
-        out["page"] = page
-    return out
+    return {"rank": rank, "source": chunk.doc_id, "title": chunk.title,
+            "heading_path": list(chunk.heading_path), "start": chunk.start, "end": chunk.end,
+            "score": round(hit.score, 6), "text": chunk.text, "chunk_id": chunk.id,
+            # pages: PDF chunks only (and only chunks that know theirs)
+            "page": getattr(chunk, "page", None), "page_end": getattr(chunk, "page_end", None)}
 
 
 def ask_json(answer: Answer) -> dict[str, Any]:

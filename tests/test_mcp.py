@@ -55,8 +55,16 @@ def child_env(tmp_path: Path, sources: Path, **extra: str) -> dict[str, str]:
             **extra}
 
 
+NESTED = "more notes/LEMS treatment.md"  # an id with a space and a slash, for its URI
+
+
 @pytest.fixture
 def indexed(tmp_path: Path, sources: Path) -> Citewise:
+    (sources / NESTED).parent.mkdir()
+    (sources / NESTED).write_text(
+        "# LEMS treatment\n\n3,4-Diaminopyridine improves muscle strength in Lambert-Eaton "
+        "myasthenic syndrome by prolonging the presynaptic action potential.\n",
+        encoding="utf-8")
     service = Citewise(Settings(sources_dir=sources, index_dir=tmp_path / "index",
                                 _env_file=None), HashingEmbedder())
     service.ingest()
@@ -108,7 +116,7 @@ def test_tools_resources_and_payloads(indexed: Citewise, tmp_path: Path,
                                             "documents": [doc_ids[1]]})
         ask = await s.call_tool("ask", {"question": QUESTION})
         listed = await s.call_tool("documents", {})
-        uri = str(resources.resources[0].uri)
+        uri = next(str(r.uri) for r in resources.resources if r.name == NESTED)
         read = await s.read_resource(uri)
         return {"tools": tools, "resources": resources, "templates": templates,
                 "search": search, "only": only, "ask": ask, "listed": listed, "uri": uri,
@@ -136,13 +144,14 @@ def test_tools_resources_and_payloads(indexed: Citewise, tmp_path: Path,
     assert [p["score"] for p in passages] == sorted((p["score"] for p in passages),
                                                     reverse=True)
     for p in passages:
-        assert texts[p["document"]][p["start"]:p["end"]] == p["text"]
+        assert texts[p["source"]][p["start"]:p["end"]] == p["text"]
+        assert p["page"] is None  # text files have no pages
         assert p["title"] and isinstance(p["heading_path"], list)
     retrieved = indexed.index.retriever().search("voltage-gated calcium channels", 3)
     assert [p["chunk_id"] for p in passages] == [h.chunk.id for h in retrieved]
 
     only = got["only"].structured_content["passages"]
-    assert only and {p["document"] for p in only} == {doc_ids[1]}
+    assert only and {p["source"] for p in only} == {doc_ids[1]}
 
     ask = got["ask"]
     assert not ask.is_error
@@ -166,9 +175,9 @@ def test_tools_resources_and_payloads(indexed: Citewise, tmp_path: Path,
     assert {str(r.uri) for r in got["resources"].resources} == {d["uri"] for d in listed}
     assert [str(t.uri_template) for t in got["templates"].resource_templates] == \
         ["citewise://documents/{doc_id}"]
+    assert got["uri"] == "citewise://documents/more%20notes%2FLEMS%20treatment.md"
     [content] = got["read"].contents
-    read_id = next(d["id"] for d in listed if d["uri"] == got["uri"])
-    assert content.text == texts[read_id] and content.mime_type == "text/plain"
+    assert content.text == texts[NESTED] and content.mime_type == "text/plain"
 
 
 def _expected_answer(service: Citewise) -> dict[str, Any]:
@@ -220,6 +229,8 @@ def test_no_index_says_run_ingest(tmp_path: Path, sources: Path) -> None:
         assert result.is_error
         assert "run `citewise ingest` first" in result.content[0].text
     assert resources.resources == []
+    log = (tmp_path / "stderr.log").read_text()
+    assert f"citewise mcp: index {tmp_path / 'index'}, sources {sources}" in log
 
 
 def test_generative_ask_reports_its_draft_as_progress(indexed: Citewise, tmp_path: Path,
