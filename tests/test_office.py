@@ -168,18 +168,22 @@ def test_ingest_ask_and_cite(indexed, ext: str, question: str, quoted: str,
 
 
 def test_unchanged_office_files_embed_nothing_the_second_time(tmp_path: Path) -> None:
+    """Every format but .pptx, whose reader child pays llama-index's import on each of the
+    three syncs (seconds each on a loaded machine); the sync path is the same for all."""
+    formats = [ext for ext in NEW if ext != ".pptx"]
     sources = tmp_path / "sources"
     sources.mkdir()
-    for ext, build in samples.BUILDERS.items():
-        build(sources / f"sample{ext}")
+    for ext in formats:
+        samples.BUILDERS[ext](sources / f"sample{ext}")
     service = _service(tmp_path, sources)
     first = service.ingest()
-    assert first.failed == [] and len(first.added) == len(NEW)
+    assert first.failed == [] and len(first.added) == len(formats)
     again = service.ingest()
-    assert len(again.unchanged) == len(NEW) and again.chunks_embedded == 0
+    assert len(again.unchanged) == len(formats) and again.chunks_embedded == 0
     samples.xlsx(sources / "sample.xlsx", rows=samples.ROWS[:2], extra_sheet=False)
     edited = service.ingest()
-    assert edited.updated == ["sample.xlsx"] and len(edited.unchanged) == len(NEW) - 1
+    assert edited.updated == ["sample.xlsx"] and len(edited.unchanged) == len(formats) - 1
+    assert 0 < edited.chunks_embedded < first.chunks_embedded
 
 
 def test_broken_and_protected_files_are_reported_and_the_rest_goes_on(
