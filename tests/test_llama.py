@@ -29,7 +29,7 @@ from app.answer.types import ABSTAIN_TEXT
 from app.config import Settings
 from app.llama import CitewiseChatEngine, CitewiseQueryEngine, CitewiseRetriever
 from app.service import Citewise
-from ingest.errors import ConfigError
+from ingest.errors import ConfigError, IndexMissingError
 from tests.conftest import QUESTION
 from tests.fakes import HashingEmbedder, generative, numbered_sources
 
@@ -245,3 +245,9 @@ def test_the_readme_example_runs(ingested: Citewise, monkeypatch: pytest.MonkeyP
     exec(compile(_readme_example(), "README.md", "exec"), {})  # noqa: S102
     printed = capsys.readouterr().out.splitlines()
     assert printed and all(re.fullmatch(r"\S+\.txt \d+-\d+ .+", line) for line in printed)
+
+
+def test_no_index_yet_is_one_clear_error(settings: Settings) -> None:
+    retriever = CitewiseRetriever.from_settings(settings, HashingEmbedder())
+    with pytest.raises(IndexMissingError, match="run `citewise ingest` first"):
+        retriever.retrieve(QUESTION)
