@@ -251,3 +251,28 @@ def test_no_index_yet_is_one_clear_error(settings: Settings) -> None:
     retriever = CitewiseRetriever.from_settings(settings, HashingEmbedder())
     with pytest.raises(IndexMissingError, match="run `citewise ingest` first"):
         retriever.retrieve(QUESTION)
+
+
+def test_pdf_passages_carry_their_pages(tmp_path: Path) -> None:
+    from tests.pdf_samples import make_pdf, page_texts
+
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    (folder / "lems.pdf").write_bytes(make_pdf())
+    settings = Settings(sources_dir=folder, index_dir=tmp_path / "index", _env_file=None)
+    service = Citewise(settings, HashingEmbedder())
+    service.ingest()
+    question = "How does amifampridine improve muscle strength?"
+    nodes = CitewiseRetriever(service, similarity_top_k=3).retrieve(question)
+    oracle = page_texts(make_pdf())
+    for n in nodes:
+        meta = n.node.metadata
+        assert 1 <= meta["page"] <= meta["page_end"] <= len(oracle)
+        first_words = " ".join(n.node.get_content().split()[:4])
+        assert first_words in " ".join(oracle[meta["page"] - 1].split())
+    cited = CitewiseQueryEngine(service).query(question).source_nodes
+    assert cited and any(c.node.metadata["page"] == 3 for c in cited)
+    assert all(" ".join(c.node.metadata["quote"].split())
+               in " ".join(" ".join(oracle[p - 1].split()) for p in
+                           range(c.node.metadata["page"], c.node.metadata["page_end"] + 1))
+               for c in cited)
