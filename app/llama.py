@@ -13,8 +13,9 @@
 - `CitewiseQueryEngine` (a `CustomQueryEngine`) answers as `citewise ask` does: the
   `Response` text is the verified answer with its [n] markers, `source_nodes[n - 1]` is
   the passage of citation [n] (its metadata adds `citation`, `quote`, `quote_start`,
-  `quote_end`; `page`/`page_end` there are the quote's), and `metadata` holds the per-sentence verdicts (`sentences`: text,
-  citations, supported, score, reason), `abstained`, `mode`, `note` and `citations`.
+  `quote_end`; `page`/`page_end` there are the quote's), and `metadata` holds the
+  per-sentence verdicts (`sentences`: text, citations, supported, score, reason),
+  `abstained`, `mode`, `note` and `citations`.
 - `CitewiseChatEngine` (a `BaseChatEngine`) rewrites each follow-up into a standalone
   question as the CLI and web chats do (`Citewise.standalone_question`), then answers it
   like the query engine; `AgentChatResponse.metadata["query"]` is what was searched.
