@@ -135,6 +135,8 @@ def _print_summary(s, as_json: bool) -> None:
         click.echo(f"  kept:    {path}: {reason}")
     for path, reason in s.failed:
         click.echo(f"  failed:  {path}: {reason}", err=True)
+    for path, reason in s.warnings:
+        click.echo(f"  partly:  {path}: {reason}", err=True)
     for path, reason in s.skipped:
         click.echo(f"  skipped: {path}: {reason}", err=True)
 

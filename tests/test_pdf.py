@@ -158,3 +158,14 @@ def test_an_index_from_before_pages_opens_and_the_next_sync_adds_them(
                        mode="extractive")
     assert any(c.page == 1 for c in answer.citations if c.doc_id == "lems.pdf")
     assert Citewise(settings, embedder).ingest().updated == []  # once only
+
+
+def test_ingest_lists_a_pdf_that_lost_a_page(run, pdf_sources: Path) -> None:
+    from tests.pdf_samples import with_broken_page
+
+    (pdf_sources / "broken.pdf").write_bytes(with_broken_page(make_pdf(), 2))
+    result = run("ingest")
+    assert result.exit_code == 0
+    assert "3 added" in result.output
+    assert ("broken.pdf: page 3 of 4 could not be read (NotImplementedError: Unsupported "
+            "filter /NoSuchFilter); the other pages were ingested") in result.output
