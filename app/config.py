@@ -59,6 +59,10 @@ class Settings(BaseSettings):
                                    description="Longest time to read one document, in "
                                                "seconds; one that takes longer is listed as "
                                                "failed with the reason.")
+    ocr: Literal["auto", "off"] = Field(
+        "auto", description="auto: a PDF page with no text layer (a scan) is read by OCR "
+                            "(tesseract, ingest/ocr.py); off: it is not, and a PDF with no "
+                            "text layer at all is listed as failed with the reason.")
     max_answer_sentences: int = Field(4, ge=1, le=5,
                                       description="Most sentences in an answer, in both modes "
                                                   "(a list given as one sentence counts "

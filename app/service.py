@@ -101,7 +101,8 @@ class Citewise:
         try:
             summary = sync(index, settings.sources_dir, paths, progress=progress,
                            max_doc_chars=int(settings.max_doc_mb * 1_000_000),
-                           max_doc_seconds=settings.max_doc_seconds)
+                           max_doc_seconds=settings.max_doc_seconds,
+                           ocr=settings.ocr == "auto")
         finally:
             index.close()
         reader = self.__dict__.get("index")

@@ -1,13 +1,14 @@
 """OCR engines on scanned pages: character accuracy, seconds per page, peak memory.
 
     .venv/bin/python -m bench.ocr [--pages N] [--engines tesseract,rapidocr] [--dpi 200]
+                                  [--threads 2] [--read-dpi 300]
 
 The pages are the default sources' text (`data/sources/*.txt`) rendered here with Pillow
 as a scanner would give them (black text on white, 11 pt, A4, `--dpi` pixels an inch,
 a little noise and a slight tilt), saved as an image-only PDF (no text layer), then read
 back page by page the way `citewise ingest` reads a scanned PDF (`ingest.ocr`: the page
 rendered from the PDF, then the engine). Each engine runs in its own child process (so its
-peak RSS is its own), with 2 threads. Character accuracy is 1 - Levenshtein distance /
+peak RSS is its own), with `--threads` threads (2). Character accuracy is 1 - Levenshtein distance /
 reference length on whitespace-normalised text (`char_accuracy`).
 
 Writes bench/out/ocr.json.
@@ -187,7 +188,7 @@ def available(name: str) -> bool:
 # -- one engine, in a child process ---------------------------------------------------------
 
 
-def _child(name: str, pdf_path: str) -> None:
+def _child(name: str, pdf_path: str, threads: str, read_dpi: str) -> None:
     """Read every page of the PDF with engine `name`; print one JSON line of results.
     Peak RSS is this process's or its largest child's (tesseract runs as one), whichever
     is larger."""
@@ -196,10 +197,10 @@ def _child(name: str, pdf_path: str) -> None:
 
     data = Path(pdf_path).read_bytes()
     started = time.perf_counter()
-    reader = engine(name, threads=2)
+    reader = engine(name, threads=int(threads))
     load_s = time.perf_counter() - started
     texts, seconds = [], []
-    for image in ocr.page_images(data):
+    for image in ocr.page_images(data, dpi=int(read_dpi)):
         t0 = time.perf_counter()
         texts.append(reader(image))
         seconds.append(time.perf_counter() - t0)
@@ -209,8 +210,9 @@ def _child(name: str, pdf_path: str) -> None:
                       "texts": texts, "peak_rss_mb": peak_mb}))
 
 
-def run_engine(engine: str, pdf_path: Path) -> dict:
-    out = subprocess.run([sys.executable, "-m", "bench.ocr", "--child", engine, str(pdf_path)],
+def run_engine(engine: str, pdf_path: Path, threads: int, read_dpi: int) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench.ocr", "--child", engine, str(pdf_path),
+                          str(threads), str(read_dpi)],
                          cwd=ROOT, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{engine} failed:\n{out.stderr[-2000:]}")
@@ -224,13 +226,20 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated (default: those installed, of "
                              f"{', '.join(ENGINES)})")
     parser.add_argument("--dpi", type=int, default=200)
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=2, help="threads per engine (2)")
+    parser.add_argument("--read-dpi", type=int, default=None,
+                        help="dpi the PDF's pages are rendered at to be read (default: "
+                             "ingest.ocr.DPI, what citewise uses)")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         _child(*args.child)
         return
 
     from bench.common import load_now, table, write_json
+    from ingest.ocr import DPI
+
+    read_dpi = args.read_dpi or DPI
 
     images, references = render_pages(source_text(), args.pages, dpi=args.dpi)
     rows, results = [], []
@@ -239,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         pdf.write_bytes(image_pdf(images, dpi=args.dpi))
         for engine in args.engines.split(","):
             load = load_now()
-            result = run_engine(engine, pdf)
+            result = run_engine(engine, pdf, args.threads, read_dpi)
             pairs = list(zip(references, result["texts"], strict=True))
             accuracies = [char_accuracy(ref, got) for ref, got in pairs]
             # All pages together: their edit distances over their reference lengths.
@@ -252,10 +261,13 @@ def main(argv: list[str] | None = None) -> None:
                          f"{result['peak_rss_mb']:.0f}", f"{load[0]:.2f}"])
             results.append({**result, "accuracy": whole, "page_accuracy": accuracies,
                             "load_before": load, "load_after": load_now()})
-    print(f"{len(references)} pages, {args.dpi} dpi, 2 threads")
+    print(f"{len(references)} pages scanned at {args.dpi} dpi, read at {read_dpi} dpi, "
+          f"{args.threads} threads")
     print(table(["engine", "pages", "char accuracy", "worst page", "s/page", "engine load s",
                  "peak RSS MB", "load avg"], rows))
-    write_json("ocr", {"dpi": args.dpi, "pages": len(references), "results": results})
+    write_json("ocr", {"dpi": args.dpi, "read_dpi": read_dpi, "threads": args.threads,
+                       "pages": len(references),
+                       "results": results})
 
 
 if __name__ == "__main__":

@@ -83,9 +83,9 @@ def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
          progress: bool = False, max_doc_chars: int | None = None,
          max_doc_seconds: float | None = DEFAULT_SECONDS, ocr: bool = True) -> IngestSummary:
     """Bring the index in line with the files; see the module docstring. `ocr`: read PDF
-    pages that have no text layer by OCR (`ingest.ocr`; off: a PDF with no text fails). A full disk
-    (vectors, manifest or BM25) is `DiskFullError`: the order of writes above leaves an
-    index the next sync completes, so nothing indexed before is lost."""
+    pages that have no text layer by OCR (`ingest.ocr`; off: a PDF with no text fails).
+    A full disk (vectors, manifest or BM25) is `DiskFullError`: the order of writes above
+    leaves an index the next sync completes, so nothing indexed before is lost."""
     shared = getattr(index.vectors, "shared", False)
     where = f"{index.dir} (or the Chroma server's)" if shared else index.dir
     with disk_full_guard(where):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from ingest.errors import LoadError
@@ -96,6 +96,7 @@ class Tesseract:
 
 
 _default: PageReader | None = None
+before_page: Callable[[], None] | None = None  # set by the file reader child (ingest.worker)
 
 
 def ocr_page(image: Any) -> str:
@@ -107,6 +108,14 @@ def ocr_page(image: Any) -> str:
 
 
 def read_pages(data: bytes, pages: Sequence[int]) -> dict[int, str]:
-    """Render and read `pages` (0-based) of the PDF in `data`: page index -> text."""
-    return {index: ocr_page(image)
-            for index, image in zip(pages, page_images(data, pages), strict=True)}
+    """Render and read `pages` (0-based) of the PDF in `data`: page index -> text.
+    `before_page` is called before each page (in the file reader child it starts the
+    file's time budget again, `ingest.worker.renew_budget`: a scan of many pages is not cut
+    short, one stuck page is)."""
+    out: dict[int, str] = {}
+    images = page_images(data, pages)
+    for index in pages:
+        if before_page is not None:
+            before_page()
+        out[index] = ocr_page(next(images))
+    return out

@@ -154,6 +154,9 @@ class Worker:
             for tag, _ in batch:
                 deadline = time.monotonic() + (self.seconds or 0)
                 reply = self._receive(deadline) if sent else None
+                while reply == ("renew", None):  # a page read by OCR: its own budget begins
+                    deadline = time.monotonic() + (self.seconds or 0)
+                    reply = self._receive(deadline)
                 if reply is None:  # over budget, or the child died: it goes, a new one goes on
                     yield tag, LoadError(self._failure())
                     self._kill()
@@ -288,14 +291,29 @@ def _call(function: Callable, args: tuple) -> Any:
 
 
 # -- the child's side -----------------------------------------------------------------------
+_out: IO[bytes] | None = None  # the child's channel to the parent (None in any other process)
+
+
+def renew_budget() -> None:
+    """Start the current file's time budget again: called before each page read by OCR
+    (`ingest.ocr.before_page`), so that a long scan gets CITEWISE_MAX_DOC_SECONDS a page,
+    while one stuck page is still stopped. Does nothing outside the child."""
+    if _out is not None:
+        _write(_out, ("renew", None))
+
+
 def serve() -> None:
     """The child's loop: read a batch, answer job by job, until the input ends.
     Arguments: the target (module:function) and the parent's pid."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if len(sys.argv) > 2:
         _die_with_parent(int(sys.argv[2]))
-    out = os.fdopen(os.dup(1), "wb")
+    global _out
+    out = _out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever a library prints goes to stderr, not into the answers
+    from ingest import ocr
+
+    ocr.before_page = renew_budget  # each page read by OCR gets its own time budget
     function = _resolve(sys.argv[1] if len(sys.argv) > 1 else TARGET)
     _write(out, ("ready", None))
     while (batch := _read(sys.stdin.buffer)) is not None:

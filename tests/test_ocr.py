@@ -1,0 +1,124 @@
+"""Scanned PDFs (ingest/ocr.py): pages rendered here from the default sources' text with
+Pillow into an image-only PDF are read by OCR (Debian's tesseract), offline, at character
+accuracy 0.97 or better; the ingest counts them, and a question is answered with a
+citation into the OCR'd text. With CITEWISE_OCR=off such a PDF fails with its reason.
+
+The OCR tests are marked slow (tesseract takes ~2-3 s a page here); they run in CI.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.service import Citewise
+from bench.ocr import char_accuracy, image_pdf, levenshtein, render_pages, source_text
+from ingest import ocr
+from ingest.errors import LoadError
+from ingest.pdf import load_pdf
+from tests.fakes import HashingEmbedder
+
+PAGES = 3
+QUESTION = "How many patients with small cell lung cancer were suffering from peripheral " \
+           "neuropathy?"
+
+
+@pytest.fixture(scope="module")
+def scan() -> tuple[bytes, list[str]]:
+    """An image-only PDF of the first 3 pages of the default sources' text (slightly
+    tilted, blurred and specked, as a scanner gives them) and each page's text."""
+    images, references = render_pages(source_text(), PAGES)
+    assert len(images) == PAGES
+    return image_pdf(images), references
+
+
+def _scanned_folder(tmp_path: Path, data: bytes) -> Settings:
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    (folder / "scanned.pdf").write_bytes(data)
+    return Settings(sources_dir=folder, index_dir=tmp_path / "index", _env_file=None,
+                    answer_mode="extractive")
+
+
+def test_edit_distance_and_accuracy() -> None:
+    assert levenshtein("kitten", "sitting") == 3
+    assert levenshtein("", "abc") == 3
+    assert char_accuracy("a  b\nc", "a b c") == 1.0
+    assert char_accuracy("abcd", "abxd") == 0.75
+    assert char_accuracy("abc", "completely different and longer") == 0.0
+
+
+def test_a_page_needs_ocr_when_its_text_layer_is_empty_or_almost() -> None:
+    assert ocr.needs_ocr("")
+    assert ocr.needs_ocr("  \n 12 \n")  # a scan with a page number stamped on it
+    assert not ocr.needs_ocr("Lambert-Eaton myasthenic syndrome is an autoimmune disorder.")
+
+
+def test_the_scan_has_no_text_layer(scan) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(scan[0]))
+    assert len(reader.pages) == PAGES
+    assert all(not (page.extract_text() or "").strip() for page in reader.pages)
+
+
+def test_ocr_off_fails_the_scan_with_its_reason(tmp_path, scan, monkeypatch) -> None:
+    monkeypatch.setenv("CITEWISE_OCR", "off")
+    settings = _scanned_folder(tmp_path, scan[0])
+    assert settings.ocr == "off"
+    summary = Citewise(settings, HashingEmbedder()).ingest()
+    assert summary.added == []
+    assert [(Path(p).name, r) for p, r in summary.failed] == [
+        ("scanned.pdf", "no text layer (OCR is off)")]
+    assert summary.pages_ocr == 0
+    with pytest.raises(LoadError, match=re.escape(ocr.OFF_REASON)):
+        load_pdf(scan[0], ocr=False)
+
+
+def test_a_missing_tesseract_says_what_to_install(monkeypatch) -> None:
+    import pytesseract
+
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
+    with pytest.raises(LoadError, match="apt-get install tesseract-ocr"):
+        ocr.Tesseract()
+
+
+@pytest.mark.slow
+def test_rendered_pages_are_read_at_97_percent_or_better(scan) -> None:
+    data, references = scan
+    read = ocr.read_pages(data, range(PAGES))
+    assert sorted(read) == list(range(PAGES))
+    accuracies = [char_accuracy(ref, read[i]) for i, ref in enumerate(references)]
+    assert min(accuracies) >= 0.97, accuracies
+    # Blocks carry their page, the PDF says which pages were read by OCR.
+    pdf = load_pdf(data, ocr=True)
+    assert pdf.ocr_pages == (1, 2, 3)
+    assert {b.page for b in pdf.blocks} == {1, 2, 3}
+
+
+@pytest.mark.slow
+def test_a_scanned_pdf_is_ingested_and_cited(tmp_path, scan) -> None:
+    data, references = scan
+    service = Citewise(_scanned_folder(tmp_path, data), HashingEmbedder())
+    summary = service.ingest()
+    assert summary.failed == [] and summary.added == ["scanned.pdf"]
+    assert (summary.pdf_pages, summary.pages_ocr) == (PAGES, PAGES)
+    assert summary.to_json()["pages"] == {"read": PAGES, "ocr": PAGES}
+
+    answer = service.ask(QUESTION)
+    assert not answer.abstained
+    doc = service.document_text("scanned.pdf")
+    cited = [c for c in answer.citations if c.doc_id == "scanned.pdf"]
+    assert cited, answer
+    quote = next(c for c in cited if "45%" in c.quote)
+    assert quote.page == 2
+    assert doc is not None and doc[quote.start:quote.end] == quote.quote
+    # The quote is the page's own sentence as read: (nearly) every word of it is on page 2.
+    words = quote.quote.split()
+    on_page = set(references[1].split())
+    assert sum(w in on_page for w in words) / len(words) >= 0.9
