@@ -70,8 +70,9 @@ class Passage(_Open):
     score: float = Field(description="fused retrieval score (higher is better)")
     text: str
     chunk_id: str
-    page: int | None = Field(None, description="PDF page the passage starts on, if known")
-    page_end: int | None = Field(None, description="PDF page it ends on, if known")
+    page: int | None = Field(None, description="PDF page the passage starts on (null: not "
+                                               "a PDF, or not known)")
+    page_end: int | None = Field(None, description="PDF page it ends on")
 
 
 class SearchResult(_Open):
@@ -100,6 +101,9 @@ class CitationOut(_Open):
     start: int = Field(description="span of the quote in the document's cleaned text")
     end: int = Field(description="document_text[start:end] == quote")
     chunk_id: str
+    page: int | None = Field(None, description="PDF page the quote starts on, if known")
+    page_end: int | None = Field(None, description="PDF page it ends on, if known")
+    anchor: str | None = Field(None, description="id of the HTML/Markdown heading above it")
 
 
 class AskResult(_Open):
@@ -133,8 +137,7 @@ def passage_json(rank: int, hit: Hit) -> dict[str, Any]:
     return {"rank": rank, "source": chunk.doc_id, "title": chunk.title,
             "heading_path": list(chunk.heading_path), "start": chunk.start, "end": chunk.end,
             "score": round(hit.score, 6), "text": chunk.text, "chunk_id": chunk.id,
-            # pages: PDF chunks only (and only chunks that know theirs)
-            "page": getattr(chunk, "page", None), "page_end": getattr(chunk, "page_end", None)}
+            "page": chunk.page, "page_end": chunk.page_end}
 
 
 def ask_json(answer: Answer) -> dict[str, Any]:

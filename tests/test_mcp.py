@@ -23,6 +23,7 @@ from app.environment import QUIET_ENV
 from app.service import Citewise
 from tests.conftest import QUESTION, ROOT
 from tests.fakes import HashingEmbedder
+from tests.pdf_samples import make_pdf, page_texts
 
 # The real CLI in a child process, with the fake embedder and a scripted language model
 # (`tests.fakes`); with MCP_TEST_NOISE set, every query embedding also writes to stdout
@@ -65,6 +66,7 @@ def indexed(tmp_path: Path, sources: Path) -> Citewise:
         "# LEMS treatment\n\n3,4-Diaminopyridine improves muscle strength in Lambert-Eaton "
         "myasthenic syndrome by prolonging the presynaptic action potential.\n",
         encoding="utf-8")
+    (sources / "lems.pdf").write_bytes(make_pdf())  # four pages: passages carry theirs
     service = Citewise(Settings(sources_dir=sources, index_dir=tmp_path / "index",
                                 _env_file=None), HashingEmbedder())
     service.ingest()
@@ -116,11 +118,16 @@ def test_tools_resources_and_payloads(indexed: Citewise, tmp_path: Path,
                                             "documents": [doc_ids[1]]})
         ask = await s.call_tool("ask", {"question": QUESTION})
         listed = await s.call_tool("documents", {})
+        pdf = await s.call_tool("search", {"query": "amifampridine muscle strength", "k": 2,
+                                           "documents": ["lems.pdf"]})
+        pdf_ask = await s.call_tool("ask", {"question": "How does amifampridine improve "
+                                                        "muscle strength?",
+                                            "documents": ["lems.pdf"]})
         uri = next(str(r.uri) for r in resources.resources if r.name == NESTED)
         read = await s.read_resource(uri)
         return {"tools": tools, "resources": resources, "templates": templates,
                 "search": search, "only": only, "ask": ask, "listed": listed, "uri": uri,
-                "read": read}
+                "read": read, "pdf": pdf, "pdf_ask": pdf_ask}
 
     got = session_run(child_env(tmp_path, sources), tmp_path, body)
 
@@ -145,7 +152,7 @@ def test_tools_resources_and_payloads(indexed: Citewise, tmp_path: Path,
                                                     reverse=True)
     for p in passages:
         assert texts[p["source"]][p["start"]:p["end"]] == p["text"]
-        assert p["page"] is None  # text files have no pages
+        assert p["page"] is None or p["source"] == "lems.pdf"  # text files have no pages
         assert p["title"] and isinstance(p["heading_path"], list)
     retrieved = indexed.index.retriever().search("voltage-gated calcium channels", 3)
     assert [p["chunk_id"] for p in passages] == [h.chunk.id for h in retrieved]
@@ -176,6 +183,14 @@ def test_tools_resources_and_payloads(indexed: Citewise, tmp_path: Path,
     assert [str(t.uri_template) for t in got["templates"].resource_templates] == \
         ["citewise://documents/{doc_id}"]
     assert got["uri"] == "citewise://documents/more%20notes%2FLEMS%20treatment.md"
+    pages = page_texts(make_pdf())
+    for p in got["pdf"].structured_content["passages"]:  # a PDF passage knows its pages
+        assert 1 <= p["page"] <= p["page_end"] <= len(pages)
+        assert " ".join(p["text"].split()[:4]) in " ".join(pages[p["page"] - 1].split())
+    cited = got["pdf_ask"].structured_content["citations"]
+    assert cited and any(c["page"] == 3 for c in cited)
+    for c in cited:
+        assert texts["lems.pdf"][c["start"]:c["end"]] == c["quote"]
     [content] = got["read"].contents
     assert content.text == texts[NESTED] and content.mime_type == "text/plain"
 
