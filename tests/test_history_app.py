@@ -125,3 +125,16 @@ def test_a_document_changed_since_is_marked_and_its_passage_kept(ui: Served) -> 
         ui.service.ingest()
     _, sources, _, _ = open_conversation(client(ui), cid)
     assert "source changed since" not in sources
+
+
+def test_history_off_keeps_nothing_and_hides_the_sidebar(tmp_path: Path) -> None:
+    with running_ui(tmp_path, embedder=HashingEmbedder(), abstain_threshold=-1.4,
+                    history=False) as served:
+        c = client(served)
+        assert 'class="cw-cite"' in ask(c, QUESTION)
+        assert conversations(c) == []
+        sidebar = next(b for b in served.demo.blocks.values()
+                       if getattr(b, "elem_id", None) == "cw-sidebar")
+        assert sidebar.visible is False
+    assert served.service.history is None
+    assert not served.service.settings.history_file.exists()
