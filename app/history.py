@@ -25,6 +25,7 @@ is shown.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -37,6 +38,8 @@ from typing import Literal
 
 from app.answer.types import Answer, AnswerSentence, Citation, Mode
 from ingest.errors import HistoryError
+
+log = logging.getLogger(__name__)
 
 FILENAME = "history.sqlite3"
 SCHEMA_VERSION = 1
@@ -251,8 +254,11 @@ class History:
         with self._tx(write=True) as db:
             n = db.execute("DELETE FROM conversations").rowcount
             db.execute("DELETE FROM turns")
-        with self._tx() as db:
-            db.execute("VACUUM")  # the deleted text leaves the file too
+        try:
+            with self._tx() as db:
+                db.execute("VACUUM")  # the deleted text leaves the file too
+        except HistoryError as exc:  # another process is reading: the next clear shrinks it
+            log.warning("The chat history was cleared but not compacted: %s", exc)
         return n
 
     @staticmethod
