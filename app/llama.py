@@ -29,7 +29,7 @@ LLM, pass it one, e.g. `MockLLM()`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
 from llama_index.core.base.response.schema import Response
@@ -343,13 +343,13 @@ def _chat_response(text: str, delta: str) -> ChatResponse:
                         delta=delta)
 
 
-def _deltas(text: str) -> Iterator[ChatResponse]:
+def _deltas(text: str) -> Generator[ChatResponse, None, None]:
     so_far = ""
     for piece in _pieces(text):
         so_far += piece
         yield _chat_response(so_far, piece)
 
 
-async def _adeltas(text: str) -> AsyncIterator[ChatResponse]:
+async def _adeltas(text: str) -> AsyncGenerator[ChatResponse, None]:
     for response in _deltas(text):
         yield response
