@@ -56,7 +56,7 @@ _TAG_REST = re.compile(r"""(?:[^>=]++|=\s*+(?:"[^"]*+"|'[^']*+')?+)*+""")
 _WS = re.compile(r"\s+")
 _ATTR = re.compile(r"""\b(role|datatable|summary|colspan|rowspan)\s*=\s*(?:"([^"]*)"|'([^']*)'|"""
                    r"""([^\s"'>]+))""", re.IGNORECASE)
-_ATTR_TAGS = frozenset({"table", "td", "th"})
+_ATTR_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "table", "td", "th"})
 _TABLE_MARKS = frozenset({"th", "thead", "tfoot", "col", "colgroup", "caption"})
 
 
@@ -155,6 +155,20 @@ def _attrs(raw: str) -> dict[str, str]:
             for m in _ATTR.finditer(raw)} if raw else {}
 
 
+def _heading_name(tag: str, attrs: str) -> str:
+    """A slot's name: the tag, and for a heading with an id, "h2#the-id" (its anchor)."""
+    if tag in _HEADINGS and attrs:
+        found = _ID.search(attrs)
+        anchor = html.unescape(next((g for g in found.groups() if g), "")) if found else ""
+        if anchor and len(anchor) <= 200 and not any(ch.isspace() for ch in anchor):
+            return f"{tag}#{anchor}"
+    return tag
+
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_ID = re.compile(r"""(?:^|\s)id\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
+
+
 def _span(value: str | None) -> int:
     return int(value) if value and value.isdigit() and len(value) < 6 else 1
 
@@ -206,7 +220,7 @@ class _Reader:
             if not self.frames:
                 self._flush_loose()
             self.frames.append((len(self.stack), [], len(self.slots)))
-            self.slots.append([tag, "", bool(self.open.get("body"))])
+            self.slots.append([_heading_name(tag, attrs), "", bool(self.open.get("body"))])
         if tag == "title" and self.title is None and not self.dropped:
             self.title = []
         self.stack.append(tag)
@@ -370,9 +384,10 @@ def html_blocks(text: str, with_title: bool = True) -> list[Block]:
                 blocks.append(Block(caption, "heading", min(level + 1, 6)))
             blocks.extend(Block(t, "para") for t in stray)
             blocks.extend(rows)
-        elif name in {"h1", "h2", "h3", "h4", "h5", "h6"}:
+        elif name[:2] in _HEADINGS:
             level = int(name[1])
-            blocks.append(Block(words, "heading", level))
+            anchor = name.partition("#")[2] or None  # the heading's id, for a link to it
+            blocks.append(Block(words, "heading", level, anchor=anchor))
         elif name == "li":
             blocks.append(Block(words, "item"))
         else:

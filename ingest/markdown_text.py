@@ -42,6 +42,18 @@ def _parser():
     return md
 
 
+_HEADING_ID = re.compile(r"\s*\{#([A-Za-z][\w:.-]{0,199})\}$")
+
+
+def heading_id(text: str) -> tuple[str, str | None]:
+    """A heading's text and the id it gives itself ("Dosing {#dosing}", the attribute
+    syntax of Pandoc, kramdown and Python-Markdown), or None."""
+    found = _HEADING_ID.search(text)
+    if not found or not text[:found.start()].strip():
+        return text, None
+    return text[:found.start()].rstrip(), found.group(1)
+
+
 def blocks(text: str) -> list[Block]:
     tokens = _parser().parse(text)
     if any(t.level >= MAX_NESTING - 1 for t in tokens):
@@ -78,8 +90,8 @@ def blocks(text: str) -> list[Block]:
             if row is not None and row:
                 row[-1] = " ".join(line.strip() for line in lines).strip()
             elif heading:
-                out.append(Block(" ".join(line.strip() for line in lines).strip(), "heading",
-                                 heading))
+                words, anchor = heading_id(" ".join(line.strip() for line in lines).strip())
+                out.append(Block(words, "heading", heading, anchor=anchor))
             elif items and not items[-1] and tokens[i - 1].type == "paragraph_open":
                 items[-1] = True
                 out.append(Block(" ".join(line.strip() for line in lines).strip(), "item"))
