@@ -2,7 +2,7 @@
 
 `citewise eval --baseline` runs it on the gold set for citewise's retriever
 (`app.llama.CitewiseRetriever`) and for the stock pipeline's (`eval.baseline`), each asked
-for the top `k` passages, k = 5 and 10.
+for its top `k` passages (`KS`: 5 and 10; the stock pipeline also at its own 2).
 
 Expected ids. The evaluator scores node ids, the gold set holds quotes. A question's
 expected ids are those of every passage of that retriever's corpus (citewise's chunks, or
