@@ -129,3 +129,18 @@ def test_a_history_that_cannot_be_written_never_stops_the_chat(tmp_path: Path) -
     assert "move it away" in recorded.note
     assert choices(History(bad)) == []
     assert record_turn(None, None, turns).turns == tuple(turns)  # history turned off
+
+
+def test_a_reopened_generated_answer_shows_its_verdicts(history: History) -> None:
+    from app.answer.types import AnswerSentence
+
+    sents = (AnswerSentence("LEMS is caused by antibodies.", (1,), 0.8, True),
+             AnswerSentence("It is always fatal.", (), 0.1, False, "no source says so"))
+    gen = FakeAnswerer(lambda q, k, d: answer(q, sentences=sents, citations=(citation(1),)))
+    live = list(chat_turn(gen, QUESTION, [], words_per_step=100))[-1].turns
+    cid = record_turn(history, None, live).conversation_id
+    again = reopen(history, cid, {"doc.txt": TEXT}.get)
+    html = transcript_html(again)
+    assert html == transcript_html(live)
+    assert 'data-supported="true"' in html and 'data-supported="false"' in html
+    assert "It is always fatal." in html and render.REMOVED_LABEL in html
