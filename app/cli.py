@@ -328,7 +328,8 @@ def _print_answer(answer) -> None:
         click.echo(click.style(f"[{c.id}] ", fg="cyan") + f"{c.title} — {where}")
         page = ("" if c.page is None else f", page {c.page}" if c.page_end in (None, c.page)
                 else f", pages {c.page}-{c.page_end}")
-        click.echo(f"    {c.doc_id}{page}, characters {c.start}-{c.end}")
+        ocr = " (read by OCR)" if c.ocr else ""
+        click.echo(f"    {c.doc_id}{page}{ocr}, characters {c.start}-{c.end}")
         click.echo(f"    \"{c.quote}\"")
 
 

@@ -200,7 +200,7 @@ def _child(name: str, pdf_path: str, threads: str, read_dpi: str) -> None:
     reader = engine(name, threads=int(threads))
     load_s = time.perf_counter() - started
     texts, seconds = [], []
-    for image in ocr.page_images(data, dpi=int(read_dpi)):
+    for image in ocr.page_images(data, dpi=int(read_dpi) or None):
         t0 = time.perf_counter()
         texts.append(reader(image))
         seconds.append(time.perf_counter() - t0)
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="threads per engine (2)")
     parser.add_argument("--read-dpi", type=int, default=None,
                         help="dpi the PDF's pages are rendered at to be read (default: "
-                             "ingest.ocr.DPI, what citewise uses)")
+                             "that of each page's scan, what citewise does)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -237,9 +237,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     from bench.common import load_now, table, write_json
-    from ingest.ocr import DPI
-
-    read_dpi = args.read_dpi or DPI
+    read_dpi = args.read_dpi or 0  # 0: the scan's own (ingest.ocr.scan_dpi)
 
     images, references = render_pages(source_text(), args.pages, dpi=args.dpi)
     rows, results = [], []
@@ -261,7 +259,8 @@ def main(argv: list[str] | None = None) -> None:
                          f"{result['peak_rss_mb']:.0f}", f"{load[0]:.2f}"])
             results.append({**result, "accuracy": whole, "page_accuracy": accuracies,
                             "load_before": load, "load_after": load_now()})
-    print(f"{len(references)} pages scanned at {args.dpi} dpi, read at {read_dpi} dpi, "
+    read_at = f"{read_dpi} dpi" if read_dpi else "the scan's resolution"
+    print(f"{len(references)} pages scanned at {args.dpi} dpi, read at {read_at}, "
           f"{args.threads} threads")
     print(table(["engine", "pages", "char accuracy", "worst page", "s/page", "engine load s",
                  "peak RSS MB", "load avg"], rows))

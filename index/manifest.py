@@ -11,7 +11,8 @@ Tables:
 - `chunks`: every chunk of every document (its id, so the document's chunk ids), with its
   exact span in the cleaned text, the glossary of abbreviations it uses, and for a PDF its
   first and last page and the page breaks inside it (NULL/'[]' for other formats and for
-  chunks stored before pages were kept), and the id of its heading (`anchor`). This is the
+  chunks stored before pages were kept), the pages of it read by OCR (`ocr_pages`), and
+  the id of its heading (`anchor`). This is the
   record that citations resolve against and the lexical index is rebuilt from.
 
 Writes for one document happen in one transaction, so a crash leaves either the old or the
@@ -44,17 +45,18 @@ CREATE TABLE IF NOT EXISTS chunks (
     seq INTEGER NOT NULL, title TEXT NOT NULL, heading_path TEXT NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
     glossary TEXT NOT NULL DEFAULT '[]', page INTEGER, page_end INTEGER,
-    page_breaks TEXT NOT NULL DEFAULT '[]', anchor TEXT
+    page_breaks TEXT NOT NULL DEFAULT '[]', anchor TEXT,
+    ocr_pages TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, seq);
 """
 
 _CHUNK_COLUMNS = ('SELECT id, doc_id, title, heading_path, start, "end", text, glossary, '
-                  'page, page_end, page_breaks, anchor')
+                  'page, page_end, page_breaks, anchor, ocr_pages')
 # Columns added after the first release, with their definitions (old manifests get them).
 _ADDED_CHUNK_COLUMNS = {"glossary": "TEXT NOT NULL DEFAULT '[]'", "page": "INTEGER",
                         "page_end": "INTEGER", "page_breaks": "TEXT NOT NULL DEFAULT '[]'",
-                        "anchor": "TEXT"}
+                        "anchor": "TEXT", "ocr_pages": "TEXT NOT NULL DEFAULT '[]'"}
 
 
 @dataclass(frozen=True)
@@ -166,11 +168,11 @@ class Manifest:
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO chunks (id, doc_id, seq, title, heading_path, start, "
-                '"end", text, glossary, page, page_end, page_breaks, anchor) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                '"end", text, glossary, page, page_end, page_breaks, anchor, ocr_pages) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(c.id, c.doc_id, i, c.title, json.dumps(c.heading_path), c.start, c.end, c.text,
                   json.dumps(c.glossary), c.page, c.page_end, json.dumps(c.page_breaks),
-                  c.anchor) for i, c in enumerate(chunks)],
+                  c.anchor, json.dumps(c.ocr_pages)) for i, c in enumerate(chunks)],
             )
 
     def lacks_pages(self, doc_id: str) -> bool:
@@ -236,4 +238,4 @@ def _chunk(row: tuple) -> Chunk:
                  glossary=tuple((short, long) for short, long in json.loads(row[7])),
                  page=row[8], page_end=row[9],
                  page_breaks=tuple((at, page) for at, page in json.loads(row[10] or "[]")),
-                 anchor=row[11])
+                 anchor=row[11], ocr_pages=tuple(json.loads(row[12] or "[]")))

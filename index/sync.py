@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.lexical import BM25Index
@@ -199,7 +199,7 @@ def _read(files: list[Path], sources_dir: Path, summary: IngestSummary, progress
     """Load and clean every file: (document, cleaned-text hash) pairs, and the ids of the
     files that failed (they keep what was indexed before). Files are read here and loaded
     in a child process, `max_doc_seconds` each at most (ingest/worker.py)."""
-    loaded: dict[str, tuple[Path, str, list[Block]]] = {}
+    loaded: dict[str, tuple[Path, str, list[Block], tuple[int, ...]]] = {}
     failed_ids: set[str] = set()
 
     def fail(path: Path, doc_id: str, reason: str) -> None:
@@ -223,15 +223,18 @@ def _read(files: list[Path], sources_dir: Path, summary: IngestSummary, progress
             elif out[1] is None:
                 fail(path, doc_id, _too_large(out[0], max_doc_chars or 0, "text"))
             else:
-                loaded[doc_id] = (path, raw_hash, [Block(*b) for b in out[1]])
+                loaded[doc_id] = (path, raw_hash, [Block(*b) for b in out[1]],
+                                  tuple(out[2]["ocr_pages"]))
                 summary.pdf_pages += out[2]["pages"]
                 summary.pages_ocr += len(out[2]["ocr_pages"])
                 summary.warnings.extend((str(path), p) for p in out[2]["problems"])
 
-    repeated = repeated_lines(blocks for _, _, blocks in loaded.values())
+    repeated = repeated_lines(blocks for _, _, blocks, _ in loaded.values())
     docs: list[tuple[SourceDoc, str]] = []
-    for doc_id, (path, raw_hash, blocks) in loaded.items():
+    for doc_id, (path, raw_hash, blocks, ocr_pages) in loaded.items():
         doc = clean(doc_id, str(path), blocks, raw_hash=raw_hash, repeated=repeated)
+        if ocr_pages:
+            doc = replace(doc, ocr_pages=ocr_pages)
         if not doc.text.strip():
             summary.failed.append((str(path), "no text left after removing boilerplate"))
             failed_ids.add(doc_id)

@@ -57,12 +57,16 @@ def chunk_document(doc: SourceDoc, count_tokens: TokenCounter,
         spans = _fit(doc.text, split_sentences(doc.text, start, end), count, budget)
         for s, e in _pack(doc.text, spans, count, budget, settings.overlap_tokens):
             text = doc.text[s:e]
+            first, last = page_at(doc.pages, s), page_at(doc.pages, e - 1)
             chunks.append(Chunk(chunk_id(doc.doc_id, s, text), doc.doc_id, doc.title,
                                 path, s, e, text, used_in(text, glossary),
-                                page=page_at(doc.pages, s), page_end=page_at(doc.pages, e - 1),
+                                page=first, page_end=last,
                                 page_breaks=tuple((p.start, p.page) for p in doc.pages
                                                   if s < p.start < e),
-                                anchor=anchor))
+                                anchor=anchor,
+                                ocr_pages=tuple(p for p in doc.ocr_pages
+                                                if first is not None and last is not None
+                                                and first <= p <= last)))
     return chunks
 
 

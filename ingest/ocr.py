@@ -22,7 +22,11 @@ from typing import Any, Protocol
 
 from ingest.errors import LoadError
 
-DPI = 300  # pages are rendered at 300 dpi: what tesseract reads best, what scanners save
+# A page is rendered at the resolution of its scan (its largest image), within these
+# bounds; at DPI when it holds no image (text drawn as shapes). Reading a 200 dpi scan at
+# 300 dpi was slower and less accurate (bench/ocr.py --read-dpi).
+DPI = 300
+MIN_DPI, MAX_DPI = 150, 400
 THREADS = 2
 MIN_TEXT_CHARS = 16  # a text layer with fewer letters and digits than this is not the page
 OFF_REASON = "no text layer (OCR is off)"
@@ -45,9 +49,9 @@ def needs_ocr(text: str) -> bool:
 
 
 def page_images(data: bytes, pages: Sequence[int] | None = None,
-                dpi: int = DPI) -> Iterator[Any]:
+                dpi: int | None = None) -> Iterator[Any]:
     """Render `pages` (0-based; all when None) of the PDF in `data` into greyscale PIL
-    images at `dpi`."""
+    images, at `dpi`, or (None) at the resolution of each page's scan (`scan_dpi`)."""
     import pypdfium2 as pdfium
 
     try:
@@ -58,12 +62,26 @@ def page_images(data: bytes, pages: Sequence[int] | None = None,
         for index in range(len(document)) if pages is None else pages:
             page = document[index]
             try:
-                bitmap = page.render(scale=dpi / 72, grayscale=True)
+                bitmap = page.render(scale=(dpi or scan_dpi(page)) / 72, grayscale=True)
                 yield bitmap.to_pil()
             finally:
                 page.close()
     finally:
         document.close()
+
+
+def scan_dpi(page: Any) -> float:
+    """The resolution of the largest image on a pypdfium2 page (pixels per inch as placed),
+    within MIN_DPI..MAX_DPI; DPI when the page holds no image."""
+    import pypdfium2.raw as pdfium_c
+
+    best = 0.0
+    for image in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
+        left, _, right, _ = image.get_bounds()
+        width_px, _ = image.get_px_size()
+        if right - left > 72:  # at least an inch wide: not a logo or a stamp
+            best = max(best, width_px * 72 / (right - left))
+    return min(max(best, MIN_DPI), MAX_DPI) if best else DPI
 
 
 class Tesseract:

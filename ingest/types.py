@@ -49,6 +49,7 @@ class SourceDoc:
     cleaned text that every chunk span and citation offset refers to. `pages` (PDFs
     only, else empty) maps stretches of that text to the pages they came from; `anchors`
     (HTML and Markdown headings with an id) maps a heading's start offset to its id.
+    `ocr_pages`: the PDF's pages (from 1) that had no text layer and were read by OCR.
     """
 
     doc_id: str
@@ -60,6 +61,7 @@ class SourceDoc:
     removed_lines: tuple[str, ...] = field(default=(), compare=False)
     pages: tuple[PageSpan, ...] = ()
     anchors: tuple[tuple[int, str], ...] = ()
+    ocr_pages: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Chunk:
     later page begins inside it; all None/empty for other formats (and for chunks of an
     index made before pages were kept). `anchor` is the id of the heading the passage is
     under, where the source gave it one (HTML, Markdown), for a link to `#anchor`.
+    `ocr_pages`: the pages of the passage that were read by OCR (a scan, `ingest.ocr`).
     """
 
     id: str
@@ -86,6 +89,7 @@ class Chunk:
     page_end: int | None = None
     page_breaks: tuple[tuple[int, int], ...] = ()
     anchor: str | None = None
+    ocr_pages: tuple[int, ...] = ()
 
     def page_of(self, offset: int) -> int | None:
         """The page of document offset `offset` inside this passage (None: no pages)."""

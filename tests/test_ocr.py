@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from app.answer.types import Citation
 from app.config import Settings
 from app.service import Citewise
+from app.web.render import sources_card
 from bench.ocr import char_accuracy, image_pdf, levenshtein, render_pages, source_text
 from ingest import ocr
 from ingest.errors import LoadError
@@ -88,6 +90,37 @@ def test_a_missing_tesseract_says_what_to_install(monkeypatch) -> None:
         ocr.Tesseract()
 
 
+def test_only_a_citation_of_an_ocr_page_says_read_by_ocr() -> None:
+    plain = Citation(1, "c", "a.pdf", "A", (), "Some text.", 0, "Some text.", 0, 10, page=1)
+    assert "read by OCR" not in sources_card(1, plain)
+    assert plain.to_json()["ocr"] is False
+
+
+@pytest.mark.slow
+def test_only_the_page_without_a_text_layer_is_read_by_ocr(scan) -> None:
+    import io
+
+    from fpdf import FPDF
+    from pypdf import PdfReader, PdfWriter
+
+    text = FPDF()
+    text.add_page()
+    text.set_font("helvetica", size=12)
+    text.multi_cell(0, 8, "Lambert-Eaton myasthenic syndrome is an autoimmune disorder of "
+                          "the neuromuscular junction.")
+    writer = PdfWriter()
+    writer.add_page(PdfReader(io.BytesIO(bytes(text.output()))).pages[0])
+    writer.add_page(PdfReader(io.BytesIO(scan[0])).pages[1])
+    out = io.BytesIO()
+    writer.write(out)
+
+    pdf = load_pdf(out.getvalue(), ocr=True)
+    assert (pdf.pages, pdf.ocr_pages) == (2, (2,))
+    assert pdf.blocks[0].page == 1 and pdf.blocks[0].text.startswith("Lambert-Eaton")
+    page_two = " ".join(b.text for b in pdf.blocks if b.page == 2)
+    assert "small cell lung cancer" in page_two
+
+
 @pytest.mark.slow
 def test_rendered_pages_are_read_at_97_percent_or_better(scan) -> None:
     data, references = scan
@@ -116,7 +149,9 @@ def test_a_scanned_pdf_is_ingested_and_cited(tmp_path, scan) -> None:
     cited = [c for c in answer.citations if c.doc_id == "scanned.pdf"]
     assert cited, answer
     quote = next(c for c in cited if "45%" in c.quote)
-    assert quote.page == 2
+    assert quote.page == 2 and quote.ocr
+    assert quote.to_json()["ocr"] is True
+    assert "read by OCR" in sources_card(1, quote)
     assert doc is not None and doc[quote.start:quote.end] == quote.quote
     # The quote is the page's own sentence as read: (nearly) every word of it is on page 2.
     words = quote.quote.split()

@@ -49,7 +49,8 @@ def citation(cid: int, cand: Candidate) -> Citation:
     """Citation number `cid` for a candidate: its chunk as the passage, the sentence as the
     quote, with its exact span in the document's cleaned text."""
     chunk = cand.hit.chunk
+    page, page_end = chunk.page_of(cand.start), chunk.page_of(cand.end - 1)
+    ocr = any(page <= p <= page_end for p in chunk.ocr_pages) if page and page_end else False
     return Citation(cid, chunk.id, chunk.doc_id, chunk.title, chunk.heading_path, chunk.text,
                     chunk.start, cand.text, cand.start, cand.end,
-                    page=chunk.page_of(cand.start), page_end=chunk.page_of(cand.end - 1),
-                    anchor=chunk.anchor)
+                    page=page, page_end=page_end, anchor=chunk.anchor, ocr=ocr)

@@ -37,13 +37,14 @@ class Citation:
     page: int | None = None  # the PDF page the quote starts on (None: not a PDF)
     page_end: int | None = None  # the page it ends on (a quote across a page break)
     anchor: str | None = None  # id of the HTML/Markdown heading above it, if it has one
+    ocr: bool = False  # the quote is on a scanned page, read by OCR (ingest/ocr.py)
 
     def to_json(self) -> dict:
         return {"id": self.id, "source": self.doc_id, "title": self.title,
                 "heading_path": list(self.heading_path), "passage": self.passage,
                 "quote": self.quote, "start": self.start, "end": self.end,
                 "chunk_id": self.chunk_id, "page": self.page, "page_end": self.page_end,
-                "anchor": self.anchor}
+                "anchor": self.anchor, "ocr": self.ocr}
 
 
 @dataclass(frozen=True)

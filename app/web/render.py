@@ -181,7 +181,8 @@ def sources_card(turn_no: int, citation: Citation) -> str:
             f'<div class="cw-source-head"><span class="cw-n">[{citation.id}]</span> '
             f'<span class="cw-where">{esc(where(citation))}</span></div>'
             f'<div class="cw-source-meta">{esc(citation.doc_id)}'
-            f'{f" · {page}" if page else ""} · characters '
+            f'{f" · {page}" if page else ""}{" · read by OCR" if citation.ocr else ""}'
+            " · characters "
             f"{citation.start}–{citation.end}{open_link(citation)}</div>"
             f'<blockquote class="cw-passage">{highlight(citation)}</blockquote></div>')
 
