@@ -65,6 +65,8 @@ def load(kind: str, data: bytes) -> list[Block]:
     """Blocks of a binary office file of `kind` (a value of `SUPPORTED`)."""
     if kind == "xls" and data.startswith(b"PK"):
         kind = "xlsx"  # an .xlsx named .xls: read it as what it is
+    elif kind == "xlsx" and data.startswith(OLE_MAGIC) and _ENCRYPTED_STREAM not in data:
+        kind = "xls"  # and an .xls named .xlsx
     if kind == "xls":
         return xls_blocks(data)
     check_container(kind, data)

@@ -218,6 +218,15 @@ def test_broken_and_protected_files_are_reported_and_the_rest_goes_on(
     assert service.ask("What is the dose of amifampridine?", mode="extractive").citations
 
 
+def test_a_workbook_named_with_the_other_excel_suffix_is_read(tmp_path: Path) -> None:
+    old = samples.xls(tmp_path / "old.xls")
+    new = samples.xlsx(tmp_path / "new.xlsx", extra_sheet=False)
+    (tmp_path / "old.xlsx").write_bytes(old.read_bytes())
+    (tmp_path / "new.xls").write_bytes(new.read_bytes())
+    assert load(tmp_path / "old.xlsx") == load(old)
+    assert load(tmp_path / "new.xls") == load(new)
+
+
 def test_sheet_over_the_cell_limit_is_refused(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     limit = ingest.sheets.MAX_SHEET_CELLS
