@@ -1,7 +1,7 @@
 """Sentence spans with exact character offsets.
 
 Lines are always boundaries (paragraphs, list items and table rows are one line each in
-cleaned text), and a table row with two or more named cells ("Drug: Aspirin; Note: Take
+cleaned text), and a table row as `ingest.tables` writes it ("Drug: Aspirin; Note: Take
 with food. Avoid alcohol.", `ingest.tables.is_row_line`) is one sentence, whatever its cells
 hold.
 Inside a line, a sentence ends at `.`, `!` or `?` followed by whitespace and a capital,

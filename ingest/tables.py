@@ -15,9 +15,9 @@ meaning.
 - Header rows: those the format marks (`<thead>`, rows of `<th>`, a Markdown table's first
   row); otherwise the first row when it `looks_like_header`; otherwise none, and a row is
   its cells joined by "; ".
-- `is_row_line`: a line of cleaned text holding two or more named cells is one sentence
-  (`ingest.sentences`), so a cell that holds "Take with food. Avoid alcohol." does not cut
-  its row in two.
+- `is_row_line`: a line of cleaned text written by this rule (cells joined by "; ", each
+  after the first named, two or more named) is one sentence (`ingest.sentences`), so a
+  cell that holds "Take with food. Avoid alcohol." does not cut its row in two.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import islice
 
 from ingest.types import Block
 
+MAX_CELL = 240  # longest cell of a line read as a row (`is_row_line`)
 MAX_SPAN = 64  # a colspan/rowspan above this is read as this (hostile input: colspan=10^9)
 
 
@@ -192,16 +192,28 @@ def grid_blocks(rows: Sequence[Sequence[Cell]], header_rows: int | None = None) 
 
 # -- a row in cleaned text ---------------------------------------------------------------
 
-# A named cell: at the line's start or after "; ", a short name without sentence stops.
-_NAMED = re.compile(r"(?:^|(?<=; ))[^\n:;.!?]{1,60}: ", re.MULTILINE)
+# A named cell: a short name without sentence stops, then ": ".
+_NAMED = re.compile(r"[^\n:;.!?]{1,60}: ")
 
 
 def is_row_line(text: str, start: int, end: int) -> bool:
-    """Is `text[start:end]` (one line) a table row with two or more named cells?"""
-    return len(list(islice(_NAMED.finditer(text, start, end), 2))) == 2
+    """Is `text[start:end]` (one line) a table row as `row_text` writes it: cells joined
+    by "; ", every cell after the first named ("Name: value"), two or more named, none
+    longer than `MAX_CELL` characters, and an unnamed first cell short, as a row's label
+    is? Prose with semicolons is not (a structured abstract's "RESULTS: ...; 95% CI: ..."
+    is a paragraph, not cells)."""
+    cells = text[start:end].split("; ")
+    if len(cells) < 2 or not all(_NAMED.match(c) for c in cells[1:]) \
+            or any(len(c) > MAX_CELL for c in cells):
+        return False
+    if _NAMED.match(cells[0]):
+        return True
+    # An unnamed first cell (the header's corner was empty) is a row's label: short.
+    return len(cells) > 2 and len(cells[0]) <= 60 and ". " not in cells[0]
 
 
 def has_named_cell(text: str) -> bool:
     """Does this row name a cell by its header ("Dose: 75 mg")? Rows of a table with no
     header do not, and are cleaned like any other line (`ingest.clean`)."""
-    return _NAMED.search(text) is not None
+    cells = text.split("; ")
+    return any(_NAMED.match(c) for c in cells)

@@ -11,7 +11,7 @@ from ingest.clean import clean
 from ingest.html_text import html_blocks
 from ingest.markdown_text import blocks as markdown_blocks
 from ingest.sentences import split_sentences
-from ingest.tables import Cell, grid_blocks, looks_like_header
+from ingest.tables import Cell, grid_blocks, is_row_line, looks_like_header
 from ingest.types import Block
 
 
@@ -183,8 +183,16 @@ def test_a_row_is_one_sentence_and_two_rows_never_join() -> None:
     chunks = chunk_document(doc, lambda t: len(t.split()), ChunkerSettings(160, 32))
     assert [s.text for s in chunk_sentences(chunks)] == [blocks[1].text, blocks[2].text]
     assert all(doc.text[s.start:s.end] == s.text for s in chunk_sentences(chunks))
-    # Prose with the same stops still splits.
+    # Prose with the same stops still splits, semicolons and colons or not.
     assert len(split_sentences("Take with food. Avoid alcohol.")) == 2
+    abstract = ("RESULTS: Of the 80 patients, 92.5% were adherent (acceptable agreement; "
+                "Kappa: 0.31, P=.004). Most patients (83.3%) with a positive test were "
+                "negative for antibodies in the latest determination; " + "x " * 100
+                + "Age: older. Time of onset was associated with adherence.")
+    assert not is_row_line(abstract, 0, len(abstract))
+    assert len(split_sentences(abstract)) == 3
+    assert is_row_line("Aspirin; Dose: 75 mg; Note: x. Y.", 0, 33)  # first column unnamed
+    assert not is_row_line("Aspirin; Dose: 75 mg.", 0, 21)  # one named cell: no stop to keep
 
 
 def test_rows_survive_cleaning_that_would_drop_such_lines() -> None:
