@@ -96,3 +96,13 @@ def test_rows_follow_the_text_when_its_lines_are_not_found() -> None:
 
 def test_an_unreadable_page_gives_no_tables_not_an_error() -> None:
     assert find_tables(b"%PDF-1.4 not really a pdf", 0) == []
+
+
+def test_a_page_that_draws_thousands_of_lines_is_not_searched() -> None:
+    """A vector chart: pdfplumber takes seconds on it and finds no table."""
+    pdf = FPDF()
+    pdf.add_page()
+    for i in range(2100):
+        pdf.line(10 + i % 190, 20, 10 + i % 190, 30 + i % 200)
+    doc = _open(bytes(pdf.output()))
+    assert not _draws_enough(doc.pages[0])
