@@ -55,11 +55,16 @@ class PageTable:
 @lru_cache(maxsize=1)
 def _open(data: bytes) -> Any:
     """The pdfplumber document of `data`, kept for the next page of the same PDF (bytes
-    cache their hash, so the look-up is cheap)."""
+    cache their hash, so the look-up is cheap); None when pdfplumber cannot open it (so a
+    PDF only pypdf reads is not parsed again for each of its pages)."""
     import pdfplumber
 
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
-    return pdfplumber.open(io.BytesIO(data))
+    try:
+        return pdfplumber.open(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001  pdfminer raises many kinds
+        log.info("no table search in this PDF: %s: %s", exc.__class__.__name__, exc)
+        return None
 
 
 def _draws_enough(page: Any) -> bool:
@@ -79,6 +84,8 @@ def find_tables(data: bytes, index: int, page_no: int | None = None) -> list[Pag
     page_no = index + 1 if page_no is None else page_no
     try:
         doc = _open(data)
+        if doc is None:
+            return []
         page = doc.pages[index]
         if not _draws_enough(page):
             return []

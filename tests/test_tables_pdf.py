@@ -95,7 +95,11 @@ def test_rows_follow_the_text_when_its_lines_are_not_found() -> None:
 
 
 def test_an_unreadable_page_gives_no_tables_not_an_error() -> None:
-    assert find_tables(b"%PDF-1.4 not really a pdf", 0) == []
+    broken = b"%PDF-1.4 not really a pdf"
+    assert find_tables(broken, 0) == [] and find_tables(broken, 1) == []
+    assert _open(broken) is None  # opened (and failed) once, not once a page
+    data = _pdf([["One page."]])
+    assert find_tables(data, 5) == []  # no such page
 
 
 def test_a_page_that_draws_thousands_of_lines_is_not_searched() -> None:
