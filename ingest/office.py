@@ -45,7 +45,7 @@ from pathlib import Path
 from ingest.errors import LoadError
 from ingest.html_text import html_blocks
 from ingest.markdown_text import blocks as markdown_blocks
-from ingest.sheets import csv_blocks, xls_blocks, xlsx_blocks
+from ingest.sheets import csv_blocks, why, xls_blocks, xlsx_blocks
 from ingest.tables import row_blocks
 from ingest.types import Block, line_block
 
@@ -107,8 +107,9 @@ def check_container(kind: str, data: bytes) -> None:
 
 
 def _broken(what: str, exc: Exception) -> LoadError:
-    return LoadError(f"damaged {what} ({type(exc).__name__}: {exc}): open it in the program "
-                     "that made it and save it again")
+    return LoadError(f"damaged {what} ({why(exc)}): open it in the program that made it and "
+                     "save it again")
+
 
 
 def _nonempty(blocks: list[Block], what: str) -> list[Block]:
@@ -210,7 +211,7 @@ def pptx_blocks(data: bytes) -> list[Block]:
         try:
             slides = reader.load_data(path)
         except Exception as exc:  # noqa: BLE001  the reader wraps every error in ValueError
-            message = str(exc).replace(str(path), "the file")
+            message = " ".join(str(exc).replace(str(path), "the file").split())[:200]
             raise LoadError(f"damaged {_NAMES['pptx']} ({message}): open it in PowerPoint "
                             "and save it again") from exc
     out: list[Block] = []

@@ -33,6 +33,12 @@ def too_large(sheet: str) -> LoadError:
         "citewise reads from one sheet: split it into smaller sheets or files")
 
 
+def why(exc: Exception, limit: int = 200) -> str:
+    """A library's exception as a short reason: its type and the start of its message."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:limit]}{'...' if len(text) > limit else ''}"
+
+
 def cell_text(value: object) -> str:
     """A cell as it reads: 75.0 as 75, a date without a midnight time, booleans as Yes/No."""
     if value is None:
@@ -84,7 +90,7 @@ def xlsx_blocks(data: bytes) -> list[Block]:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001  zipfile, lxml and openpyxl each raise their own
-        raise LoadError(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc}): "
+        raise LoadError(f"not a readable .xlsx workbook ({why(exc)}): "
                         "open it in a spreadsheet program and save it again") from exc
     try:
         out: list[Block] = []
@@ -112,7 +118,7 @@ def xls_blocks(data: bytes) -> list[Block]:
         raise LoadError(f"not a readable .xls workbook ({exc}): open it in a spreadsheet "
                         "program and save it again") from exc
     except Exception as exc:  # noqa: BLE001  xlrd raises struct/index errors on damage
-        raise LoadError(f"not a readable .xls workbook ({type(exc).__name__}: {exc}): open "
+        raise LoadError(f"not a readable .xls workbook ({why(exc)}): open "
                         "it in a spreadsheet program and save it again") from exc
     try:
         out: list[Block] = []
