@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -177,7 +177,7 @@ class Tools:
             "passages": [passage_json(rank, hit) for rank, hit in enumerate(hits[:k], 1)]})
 
     def answer(self, question: str, documents: list[str] | None,
-               on_event: Any = None) -> AskResult:
+               on_event: Callable[[Draft | Retry], None] | None = None) -> AskResult:
         """The final answer; `on_event(event)` sees every `Draft`/`Retry` before it."""
         question = " ".join(question.split())
         if not question:
