@@ -39,7 +39,8 @@ NO_TEXT_REASON = "PDF has no extractable text (scanned images need OCR)"
 @dataclass(frozen=True)
 class PdfRead:
     """What one PDF yielded: its blocks, how many pages it has, which pages were read by
-    OCR (numbers from 1) and what was lost on the way ("page 3: ...")."""
+    OCR (numbers from 1) and what was lost on the way ("page 3 of 40 could not be read
+    (reason); the other pages were ingested")."""
 
     blocks: tuple[Block, ...]
     pages: int
