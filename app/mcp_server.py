@@ -34,7 +34,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resources import ResourceSecurity
 from mcp_types import Resource as ResourceInfo
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.answer.types import Answer, Draft, Final, Retry
 from app.service import Citewise
@@ -249,13 +249,35 @@ def _warm_up(service: Citewise) -> None:
         log.exception("warming up failed; the tools will try again")
 
 
+def argument_error(tool: str, error: ValidationError) -> str:
+    """One sentence for arguments that do not fit a tool's input schema (pydantic's own
+    report runs to several lines and a link)."""
+    first = error.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]) or "arguments"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    if first["type"] == "missing":
+        return f"Error executing tool {tool}: `{name}` is required{more}: see its input schema."
+    return (f"Error executing tool {tool}: `{name}`: {first['msg']}{more}: see its input "
+            "schema.")
+
+
 class _Server(MCPServer):
     """An `MCPServer` whose resource list is the index's documents as they are now (an
-    ingest in between adds or removes some), one resource per document."""
+    ingest in between adds or removes some), one resource per document, and whose
+    argument errors are one sentence."""
 
     def __init__(self, tools: Tools, **kwargs: Any):
         super().__init__(**kwargs)
         self._citewise = tools
+
+    async def call_tool(self, name: str, arguments: dict[str, Any],
+                        context: Context | None = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(argument_error(name, exc.__cause__)) from exc.__cause__
+            raise
 
     async def list_resources(self) -> list[ResourceInfo]:
         listed = await super().list_resources()

@@ -212,6 +212,8 @@ def test_errors_are_one_sentence_tool_errors(indexed: Citewise, tmp_path: Path,
         out["unknown"] = await s.call_tool("search", {"query": "weakness",
                                                       "documents": ["no/such.txt"]})
         out["k"] = await s.call_tool("search", {"query": "weakness", "k": 0})
+        out["k_type"] = await s.call_tool("search", {"query": "weakness", "k": "five"})
+        out["missing"] = await s.call_tool("ask", {})
         try:
             await s.read_resource("citewise://documents/no%2Fsuch.txt")
         except Exception as exc:  # noqa: BLE001 - the protocol error is what we check
@@ -223,12 +225,14 @@ def test_errors_are_one_sentence_tool_errors(indexed: Citewise, tmp_path: Path,
     for name, expected in (("empty", "The query is empty"),
                            ("empty_question", "The question is empty"),
                            ("unknown", "Unknown document id 'no/such.txt'"),
-                           ("k", "k is 0: ask for 1 to 100 passages.")):
+                           ("k", "k is 0: ask for 1 to 100 passages."),
+                           ("k_type", "`k`: Input should be a valid integer"),
+                           ("missing", "`question` is required: see its input schema.")):
         result = got[name]
         assert result.is_error, name
         [content] = result.content
         assert expected in content.text, (name, content.text)
-        assert "Traceback" not in content.text
+        assert "Traceback" not in content.text and "\n" not in content.text  # one line
     assert "No indexed document 'no/such.txt'" in str(got["resource"])
     assert not got["after"].is_error  # the server goes on after each mistake
 
