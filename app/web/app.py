@@ -30,9 +30,7 @@ from app.web import render
 from app.web import turn as chat
 from app.web.documents import ALLOWED_SUFFIXES, Documents, Outcome
 from app.web.feedback import record_feedback, write_export
-from app.web.server import launch_options
 from app.web.sidebar import Sidebar
-from app.web.style import CSS
 from ingest.errors import CitewiseError
 
 log = logging.getLogger(__name__)
@@ -308,11 +306,3 @@ def warm_up_model(service: Citewise) -> None:
         log.warning("%s Generative answers will fail until this is fixed; extractive "
                     "answers work.", exc)
 
-
-def launch(service: Citewise, *, block: bool = True, quiet: bool = True) -> gr.Blocks:
-    """Build and start the app on `Settings.host:port`; returns it (`block=False`: at
-    once, the server running in a thread; call `.close()` to stop it)."""
-    demo = build_app(service)
-    demo.launch(**launch_options(service.settings), css=CSS, quiet=quiet,
-                prevent_thread_lock=not block)
-    return demo

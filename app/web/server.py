@@ -180,7 +180,8 @@ def is_loopback(host: str) -> bool:
 
 
 def launch_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for `gr.Blocks.launch` (the theme and CSS are added by `app.web.app`)."""
+    """The page's serving options, as `gr.Blocks.launch` names them; `app.api.server`
+    passes them to `gr.mount_gradio_app` (with the CSS), beside `/v1`."""
     from starlette.middleware import Middleware
 
     max_file = int(settings.max_upload_mb * 1_000_000)
