@@ -1,7 +1,7 @@
 """Load and faults: streaming API clients beside web chats, on one `citewise serve`.
 
     .venv/bin/python -m bench.api_load [--clients 20] [--web 3] [--seconds 60]
-        [--mode extractive] [--disconnect-every 5]
+        [--mode extractive] [--disconnect-every 5] [--name api_load]
 
 Ingests the default sources (data/sources, the packaged embedder) into a temporary index,
 starts `citewise serve` as a user would (a fresh process, an API key set), then for
@@ -161,6 +161,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--mode", default="extractive",
                         choices=["extractive", "generative", "auto"])
     parser.add_argument("--disconnect-every", type=int, default=5)
+    parser.add_argument("--name", default="api_load", help="bench/out/NAME.json")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="citewise-bench-api-"))
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict:
           + f"; load {load_before} -> {load_after}")
     for e in tally.errors[:10]:
         print("  error:", e)
-    path = write_json("api_load", result)
+    path = write_json(args.name, result)
     print(f"wrote {path}")
     return result
 

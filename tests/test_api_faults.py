@@ -237,3 +237,17 @@ def test_slots_admit_up_to_the_queue_then_refuse() -> None:
     finally:
         release.set()
         slots.close()
+
+
+def test_the_pure_api_modules_import_no_web_framework() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("import sys, app.api.auth, app.api.schema, app.api.slots, app.api.turns; "
+            "heavy = {'gradio', 'fastapi', 'uvicorn', 'torch'} & set(sys.modules); "
+            "assert not heavy, heavy")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
