@@ -324,7 +324,9 @@ def _print_answer(answer) -> None:
         click.secho(f"✗ removed, not supported by the sources: {sentence.text}", fg="red")
     click.echo()
     for c in answer.citations:
-        where = " > ".join(c.heading_path[1:]) or c.title
+        # the path without the document's title (a slide's or sheet's own heading stays)
+        path = c.heading_path[1:] if c.heading_path[:1] == (c.title,) else c.heading_path
+        where = " > ".join(path) or c.title
         click.echo(click.style(f"[{c.id}] ", fg="cyan") + f"{c.title} — {where}")
         page = ("" if c.page is None else f", page {c.page}" if c.page_end in (None, c.page)
                 else f", pages {c.page}-{c.page_end}")

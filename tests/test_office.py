@@ -288,3 +288,27 @@ def test_hostile_csv_files_are_read_or_refused_with_a_reason(tmp_path: Path) -> 
     assert "not a readable CSV file" in failed["huge-field.csv"]
     assert "Drug: Amifampridine; Dose: 10 mg three times a day." in (
         service.document_text("tabs.csv") or "")
+
+
+def test_cli_shows_the_slide_a_citation_is_on(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every slide title is a level-1 heading: the CLI names the slide, not the document's
+    title twice."""
+    from click.testing import CliRunner
+
+    import app.service
+    from app.cli import cli
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    samples.pptx(sources / "slides.pptx")
+    monkeypatch.setattr(app.service, "default_embedder", lambda settings: HashingEmbedder())
+    monkeypatch.setenv("CITEWISE_SOURCES_DIR", str(sources))
+    monkeypatch.setenv("CITEWISE_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest"], catch_exceptions=False).exit_code == 0
+    out = runner.invoke(cli, ["ask", "What is the dose of amifampridine?"],
+                        catch_exceptions=False).output
+    assert "Lambert-Eaton syndrome — Symptomatic treatment" in out
+    assert "slides.pptx, characters" in out
