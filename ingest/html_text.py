@@ -290,21 +290,21 @@ class _Reader:
                 or table.attrs.get("role", "").lower() == "presentation":
             return  # a layout table (checked first: a cell around a table spans its slots)
         slots = self.slots
-        inside: set[int] = set()
+        inside = 0  # slots read inside cells (and the caption)
         rows: list[list[Cell]] = []
         for row in table.rows:
             cells = []
             for first, end, colspan, rowspan, th in row:
                 end = len(slots) if end is None else end
-                inside.update(range(first, end))
-                cells.append(Cell(" ".join(s[1] for s in slots[first:end]
-                                           if isinstance(s[1], str) and s[1]),
-                                  colspan, rowspan, th))
+                inside += end - first
+                text = " ".join(s[1] for s in slots[first:end] if isinstance(s[1], str)
+                                and s[1]) if end - first != 1 else slots[first][1]
+                cells.append(Cell(text if isinstance(text, str) else "", colspan, rowspan, th))
             rows.append(cells)
         caption = ""
         if table.caption is not None and table.caption < len(slots):
             caption = slots[table.caption][1] if isinstance(slots[table.caption][1], str) else ""
-            inside.add(table.caption)
+            inside += 1
         if not _is_data_table(table, rows, bool(caption)):
             return
         head = 0
@@ -312,8 +312,12 @@ class _Reader:
             head += 1
         rows_out = grid_blocks(rows, head or None)
         # Text inside the table but in no cell (browsers show it above the table).
-        stray = [s[1] for i, s in enumerate(slots[table.first_slot:], table.first_slot)
-                 if i not in inside and isinstance(s[1], str) and s[1]]
+        stray: list[str] = []
+        if inside < len(slots) - table.first_slot:
+            cells = {table.caption} | {i for row in table.rows for first, end, *_ in row
+                                       for i in range(first, end or len(slots))}
+            stray = [s[1] for i, s in enumerate(slots[table.first_slot:], table.first_slot)
+                     if i not in cells and isinstance(s[1], str) and s[1]]
         in_body = bool(self.open.get("body")) or not self.body_seen
         del slots[table.first_slot:]
         if caption or stray or rows_out:

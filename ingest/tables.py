@@ -96,6 +96,9 @@ def _layout(rows: Sequence[Sequence[Cell]]) -> list[list[_Placed]]:
     out: list[list[_Placed]] = []
     carried: dict[int, tuple[int, _Placed]] = {}  # first column -> (rows left, cell)
     for row in rows:
+        if not carried and all(c.colspan == 1 and c.rowspan == 1 for c in row):  # most rows
+            out.append([_Placed(i, i, _cell(c.text), c.header) for i, c in enumerate(row)])
+            continue
         placed: list[_Placed] = []
         col = 0
         seen: set[int] = set()
@@ -150,6 +153,8 @@ def _names(header_rows: Sequence[Sequence[_Placed]]) -> dict[int, str]:
 
 
 def _name(names: dict[int, str], cell: _Placed) -> str:
+    if cell.first == cell.last:
+        return names.get(cell.first, "")
     got: list[str] = []
     for col in range(cell.first, cell.last + 1):
         name = names.get(col, "")

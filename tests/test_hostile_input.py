@@ -219,6 +219,13 @@ def corpus(fmt: str) -> dict[str, tuple[bytes, str | tuple[str, str]]]:
             "entities.html": f"<p>{s('entities.html')}</p><p>" + "&amp" * 50_000 + "</p>",
             "table.html": "<table>" + "<tr><td>Pyridostigmine 60 mg.</td><td>Daily.</td></tr>"
                           * 10_000 + f"</table><p>{s('table.html')}</p>",
+            # 2 MB of a data table read as rows (ingest/tables.py), and tables nested 20,000
+            # deep around the sentence
+            "big-table.html": "<table><tr><th>Drug</th><th>Dose</th></tr>"
+                              + "<tr><td>Pyridostigmine</td><td>60 mg daily</td></tr>" * 40_000
+                              + f"</table><p>{s('big-table.html')}</p>",
+            "deep-tables.html": "<table><tr><td>" * 20_000 + s("deep-tables.html")
+                                + "</td></tr></table>" * 20_000,
             "tiny-blocks.html": "<p>x</p>" * 50_000 + f"<p>{s('tiny-blocks.html')}</p>",
             "one-line.html": "<p>" + "word " * 50_000 + s("one-line.html") + "</p>",
             "boilerplate.html": "<p>Subscribe to our newsletter</p>" * 10_000

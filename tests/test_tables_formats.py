@@ -122,6 +122,13 @@ def test_html_hostile_spans_are_capped() -> None:
     assert rows(html_blocks(absurd)) == ["A: x."]  # a span of 7+ digits is read as 1
 
 
+def test_html_text_in_a_table_but_in_no_cell_is_kept_above_the_rows() -> None:
+    page = ("<table>Stray words<caption>Doses</caption><tr><th>A</th><th>B</th></tr>"
+            "<tr><td>x</td><td>y</td></tr></table>")
+    assert [(b.kind, b.text) for b in html_blocks(page)] == [
+        ("heading", "Doses"), ("para", "Stray words"), ("row", "A: x; B: y.")]
+
+
 def test_html_table_in_a_dropped_element_is_dropped() -> None:
     page = ("<body><nav><table><tr><th>Menu</th><th>Go</th></tr><tr><td>a</td><td>b</td>"
             "</tr></table></nav><p>Body text.</p></body>")
