@@ -14,7 +14,8 @@ heading paths, dedup and incremental re-ingest work as for every other format:
 - `.docx`: python-docx. The llama-index `DocxReader` runs docx2txt, which is not installed
   and returns plain text without heading styles, lists or table cells. Here: "Title" and
   "Heading N" styles (and styles based on them) are headings, list paragraphs are items,
-  tables are rows.
+  tables are rows by the one table rule (`ingest.tables.grid_blocks`: merged cells as
+  spans, "repeat as header row" rows as the header).
 - `.xlsx`, `.xls`, `.csv`: openpyxl, xlrd and `csv`, the engines of `PandasExcelReader` and
   `CSVReader`, whose output is a sheet flattened into one text: see `ingest/sheets.py`.
 - `.epub`: ebooklib, as `EpubReader` does, but chapter by chapter in reading (spine) order,
@@ -46,7 +47,7 @@ from ingest.errors import LoadError
 from ingest.html_text import html_blocks
 from ingest.markdown_text import blocks as markdown_blocks
 from ingest.sheets import csv_blocks, why, xls_blocks, xlsx_blocks
-from ingest.tables import row_blocks
+from ingest.tables import Cell, grid_blocks, row_blocks
 from ingest.types import Block, line_block
 
 SUPPORTED = {".docx": "docx", ".pptx": "pptx", ".xlsx": "xlsx", ".xls": "xls",
@@ -188,17 +189,36 @@ def _is_list(paragraph) -> bool:
 
 
 def _docx_table(table) -> list[Block]:
-    rows = []
-    for row in table.rows:
-        cells: list[str] = []
-        for cell in row.cells:
-            text = " ".join(cell.text.split())
-            if not cells or text != cells[-1]:  # a merged cell repeats across its columns
-                cells.append(text)
-        rows.append(cells)
-    if len(rows) < 2:
-        return row_blocks([], rows)
-    return row_blocks(rows[0], rows[1:])
+    """A Word table through the one table rule (`ingest.tables.grid_blocks`): merged cells
+    as spans, rows marked "repeat as header row" as the header (else the first row if it
+    looks like one)."""
+    from docx.oxml.ns import qn
+    from docx.table import _Cell
+
+    grid: list[list[list]] = []  # per row: [text, colspan, rowspan, first column]
+    below: dict[int, list] = {}  # column -> the cell a vertical merge continues
+    header_rows, leading = 0, True
+    for tr in table._tbl.tr_lst:
+        row, col = [], 0
+        for tc in tr.tc_lst:
+            span = max(1, min(tc.grid_span, 64))
+            if tc.vMerge == "continue" and col in below:
+                below[col][2] += 1
+            else:
+                cell = [" ".join(_Cell(tc, table).text.split()), span, 1, col]
+                row.append(cell)
+                if tc.vMerge == "restart":
+                    below[col] = cell
+                else:
+                    below.pop(col, None)
+            col += span
+        grid.append(row)
+        marked = tr.trPr is not None and tr.trPr.find(qn("w:tblHeader")) is not None
+        leading = leading and marked
+        header_rows += leading
+    cells = [[Cell(text, colspan, rowspan, header=r < header_rows)
+              for text, colspan, rowspan, _ in row] for r, row in enumerate(grid)]
+    return grid_blocks(cells, header_rows or None)
 
 
 # --- .pptx (llama-index's PptxReader) ---------------------------------------------------
@@ -248,7 +268,11 @@ def _slide_blocks(meta: dict) -> list[Block]:
             if block is not None:
                 out.append(block)
     for table in meta.get("tables") or []:
-        out.extend(row_blocks(table.get("headers") or [], table.get("data") or []))
+        headers, data = table.get("headers") or [], table.get("data") or []
+        if headers:  # the table's "header row" option is on
+            out.extend(row_blocks(headers, data))
+        else:  # the first row is the header if it looks like one (`ingest.tables`)
+            out.extend(grid_blocks([[Cell(str(c)) for c in row] for row in data]))
     notes = re.sub(r"^\[Speaker Notes\]:\s*", "", str(meta.get("notes") or ""))
     for line in notes.splitlines():
         block = text_block(line)

@@ -218,6 +218,37 @@ def test_broken_and_protected_files_are_reported_and_the_rest_goes_on(
     assert service.ask("What is the dose of amifampridine?", mode="extractive").citations
 
 
+def test_word_tables_keep_merged_cells_and_header_rows(tmp_path: Path) -> None:
+    import docx
+    from docx.oxml import OxmlElement
+
+    document = docx.Document()
+    table = document.add_table(rows=5, cols=3)
+    values = [("Drug", "Dose", "Route"), ("Amifampridine", "10 mg", "by mouth"),
+              ("Pyridostigmine", "60 mg", ""), ("Anticoagulants", "", ""),
+              ("Heparin", "5000 units", "under the skin")]
+    for r, row in enumerate(values):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    table.cell(1, 2).merge(table.cell(2, 2))  # one "Route" cell for two rows
+    table.cell(3, 0).merge(table.cell(3, 2))  # a group label across the table
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+    document.save(tmp_path / "t.docx")
+    assert [b.text for b in load(tmp_path / "t.docx")] == [
+        "Drug: Amifampridine; Dose: 10 mg; Route: by mouth.",
+        "Drug: Pyridostigmine; Dose: 60 mg; Route: by mouth.",  # the merged cell repeated
+        "Anticoagulants.",
+        "Drug: Heparin; Dose: 5000 units; Route: under the skin."]
+    unmarked = docx.Document()
+    figures = unmarked.add_table(rows=2, cols=2)
+    for r, row in enumerate([("10 mg", "by mouth"), ("60 mg", "into a vein")]):
+        for c, value in enumerate(row):
+            figures.cell(r, c).text = value
+    unmarked.save(tmp_path / "u.docx")  # a first row of figures is no header
+    assert [b.text for b in load(tmp_path / "u.docx")] == ["10 mg; by mouth.",
+                                                           "60 mg; into a vein."]
+
+
 def test_a_workbook_named_with_the_other_excel_suffix_is_read(tmp_path: Path) -> None:
     old = samples.xls(tmp_path / "old.xls")
     new = samples.xlsx(tmp_path / "new.xlsx", extra_sheet=False)
