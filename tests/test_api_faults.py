@@ -251,3 +251,29 @@ def test_the_pure_api_modules_import_no_web_framework() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_history_that_cannot_be_written_does_not_lose_the_answer(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from app.answer.types import Answer
+    from app.api.routes import _Store
+    from app.api.schema import ChatRequest
+    from app.api.turns import asked
+
+    bad = tmp_path / "history.sqlite3"
+    bad.write_bytes(b"this is not a database" * 100)
+    settings = Settings(index_dir=tmp_path, history_path=bad, _env_file=None)
+    req = ChatRequest(model="citewise", store=True,
+                      messages=[{"role": "user", "content": QUESTION}])
+    answer = Answer(QUESTION, (), (), (), abstained=True)
+    saved = _Store(SimpleNamespace(settings=settings)).save(req, asked(req.messages),
+                                                            QUESTION, answer)
+    assert set(saved) == {"store_error"} and saved["store_error"].startswith(
+        "This answer was not stored")
+    good = _Store(SimpleNamespace(settings=settings.model_copy(
+        update={"history_path": tmp_path / "ok.sqlite3"})))
+    first = good.save(req, asked(req.messages), QUESTION, answer)["conversation_id"]
+    again = ChatRequest(model="citewise", store=True, metadata={"conversation_id": first},
+                        messages=[{"role": "user", "content": "And how is it treated?"}])
+    assert good.save(again, asked(again.messages), "q", answer) == {"conversation_id": first}

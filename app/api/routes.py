@@ -38,7 +38,7 @@ from app.api.slots import Cancel, QueueFull, Slots
 from app.api.turns import Asked, Searched, answer_events, asked
 from app.service import Citewise
 from app.web.server import MAX_BODY_BYTES, BodyLimit, Guard
-from ingest.errors import CitewiseError, ConfigError, IndexMissingError
+from ingest.errors import CitewiseError, ConfigError, HistoryError, IndexMissingError
 
 log = logging.getLogger(__name__)
 _END = object()
@@ -134,15 +134,13 @@ def build_api(service: Citewise) -> FastAPI:
         args = (service, turn, mode, req.k, req.documents or None)
         cid = schema.completion_id()
         if not req.stream:
-            def answer() -> tuple[str, Answer, str | None]:
+            def answer() -> tuple[str, Answer, dict]:
                 query, final = _answered(*args)
-                saved = store.save(req, turn, query, final) if req.store else None
-                return query, final, saved
+                return query, final, store.save(req, turn, query, final) if req.store else {}
 
             query, final, saved = await _run(slots, answer)
             body = schema.completion(cid, req.model, final, query)
-            if saved is not None:
-                body["choices"][0]["message"]["citewise"]["conversation_id"] = saved
+            body["choices"][0]["message"]["citewise"].update(saved)
             return body
         cancel = Cancel()
         loop = asyncio.get_running_loop()
@@ -233,8 +231,7 @@ def _feed(args: tuple, put: Callable[[Any], None], cancel: Cancel, req: ChatRequ
             if isinstance(event, Searched):
                 query = event.query
             if isinstance(event, Final) and req.store:
-                saved = store.save(req, args[1], query, event.answer)
-                put(("conversation", saved))
+                put(("stored", store.save(req, args[1], query, event.answer)))
             put(event)
     except Exception as exc:  # noqa: BLE001  sent to the client as an error event
         if not isinstance(exc, CitewiseError):
@@ -252,7 +249,7 @@ def _data(payload: dict | str) -> bytes:
 
 async def _sse(cid: str, model: str, events: asyncio.Queue) -> AsyncIterator[bytes]:
     yield _data(schema.chunk(cid, model, {"role": "assistant", "content": ""}))
-    query, conversation = "", None
+    query, stored = "", {}
     while True:
         event = await events.get()
         if event is _END:
@@ -264,14 +261,12 @@ async def _sse(cid: str, model: str, events: asyncio.Queue) -> AsyncIterator[byt
                 yield _data(schema.chunk(cid, model, {"citewise": {"draft": text}}))
             case Retry(reason):
                 yield _data(schema.chunk(cid, model, {"citewise": {"retry": reason}}))
-            case ("conversation", saved):
-                conversation = saved
+            case ("stored", saved):
+                stored = saved
             case Final(answer=answer):
                 for piece in schema.content_pieces(answer):
                     yield _data(schema.chunk(cid, model, {"content": piece}))
-                extra = schema.extra(answer, query)
-                if conversation is not None:
-                    extra["conversation_id"] = conversation
+                extra = {**schema.extra(answer, query), **stored}
                 yield _data(schema.chunk(cid, model, {"citewise": extra}, "stop"))
             case Exception() as exc:
                 message = (str(exc) if isinstance(exc, CitewiseError) else
@@ -332,17 +327,23 @@ class _Store:
             raise ApiError(400, "store: the chat history is off on this server "
                                 "(CITEWISE_HISTORY=false): send store: false.", param="store")
 
-    def save(self, req: ChatRequest, turn: Asked, query: str, answer: Answer) -> str:
-        """Store the turn; returns its conversation id (`metadata.conversation_id` to
-        continue one, else a new conversation)."""
+    def save(self, req: ChatRequest, turn: Asked, query: str, answer: Answer) -> dict:
+        """Store the turn: `{"conversation_id"}` (`metadata.conversation_id` continues
+        one, else a new conversation), or `{"store_error"}` when the history cannot be
+        written: the answer is sent all the same."""
         from app.history import History, SavedTurn
 
-        if self._history is None:
-            self._history = History(self.service.settings.history_file)
-        history = self._history
-        cid = (req.metadata or {}).get("conversation_id")
-        if not cid or history.conversation(cid) is None:
-            cid = history.new_conversation(turn.question, origin="api", conversation_id=cid)
-        history.add_turn(cid, SavedTurn(turn.question, query, answer, k=req.k,
-                                        doc_ids=tuple(req.documents or ())))
-        return cid
+        try:
+            if self._history is None:
+                self._history = History(self.service.settings.history_file)
+            history = self._history
+            cid = (req.metadata or {}).get("conversation_id")
+            if not cid or history.conversation(cid) is None:
+                cid = history.new_conversation(turn.question, origin="api",
+                                               conversation_id=cid)
+            history.add_turn(cid, SavedTurn(turn.question, query, answer, k=req.k,
+                                            doc_ids=tuple(req.documents or ())))
+        except HistoryError as exc:
+            log.warning("An API turn was not stored: %s", exc)
+            return {"store_error": f"This answer was not stored: {exc}"}
+        return {"conversation_id": cid}
