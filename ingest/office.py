@@ -60,6 +60,7 @@ _NAMES = {"docx": "Word document (.docx)", "pptx": "PowerPoint file (.pptx)",
           "xlsx": "Excel workbook (.xlsx)", "epub": "EPUB book"}
 _FONT = re.compile(rb"\.(?:ttf|otf|woff2?)$", re.IGNORECASE)
 _SENTENCE_END = (".", "!", "?", ":", ";")
+MAX_TITLE_WORDS = 20  # a longer "title" the pptx reader guessed is a paragraph
 
 
 def load(kind: str, data: bytes) -> list[Block]:
@@ -258,6 +259,10 @@ def _pptx_reader():
 
 def _slide_blocks(meta: dict) -> list[Block]:
     title = " ".join(str(meta.get("title") or "").split())
+    if len(title.split()) > MAX_TITLE_WORDS or title.endswith((".", "!", "?")):
+        # A slide without a title placeholder: the reader guesses its top, shortest text,
+        # which may be a whole paragraph; that stays text.
+        title = ""
     out: list[Block] = [Block(title, "heading", 1)] if title else []
     for section in meta.get("text_sections") or []:
         paragraphs = section.get("structure") or []

@@ -18,6 +18,7 @@ from app.web.documents import ALLOWED_SUFFIXES, Documents, check_upload
 from ingest.discover import discover
 from ingest.errors import LoadError
 from ingest.loaders import SUPPORTED, load
+from ingest.types import Block
 from tests import office_samples as samples
 from tests.conftest import ROOT
 from tests.fakes import HashingEmbedder
@@ -247,6 +248,18 @@ def test_word_tables_keep_merged_cells_and_header_rows(tmp_path: Path) -> None:
     unmarked.save(tmp_path / "u.docx")  # a first row of figures is no header
     assert [b.text for b in load(tmp_path / "u.docx")] == ["10 mg; by mouth.",
                                                            "60 mg; into a vein."]
+
+
+def test_a_slide_without_a_title_keeps_its_paragraph_as_text(tmp_path: Path) -> None:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[6])  # blank: no title placeholder
+    box = slide.shapes.add_textbox(Inches(1), Inches(1), Inches(8), Inches(2))
+    box.text_frame.text = samples.FACT
+    deck.save(tmp_path / "untitled.pptx")
+    assert load(tmp_path / "untitled.pptx") == [Block(samples.FACT, "para")]
 
 
 def test_a_workbook_named_with_the_other_excel_suffix_is_read(tmp_path: Path) -> None:
