@@ -20,7 +20,8 @@ heading paths, dedup and incremental re-ingest work as for every other format:
   `CSVReader`, whose output is a sheet flattened into one text: see `ingest/sheets.py`.
 - `.epub`: ebooklib, as `EpubReader` does, but chapter by chapter in reading (spine) order,
   each read by citewise's own HTML reader (`ingest.html_text`: h1-h6 headings, lists,
-  tables), instead of html2text's Markdown (not installed) of every item in file order.
+  tables), instead of html2text's Markdown (not installed) of every item in file order;
+  the book's title (its metadata) is the level-1 heading above the chapters.
 - `.ipynb`: the notebook's JSON. `IPYNBReader` needs nbconvert (not installed) and turns
   Markdown cells into comments of a script. Here Markdown cells are read as Markdown
   (`ingest.markdown_text`: their headings become headings) and the text output of code
@@ -305,7 +306,21 @@ def epub_blocks(data: bytes) -> list[Block]:
         if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT:
             continue
         out.extend(html_blocks(item.get_content().decode("utf-8", errors="replace")))
+    title = _book_title(book)
+    if title and not (out and out[0].kind == "heading" and out[0].text == title):
+        # The book's title above its chapters: the document's title, chapters one level down
+        out = [Block(title, "heading", 1)] + [
+            Block(b.text, b.kind, min(b.level + 1, 6), b.page, b.anchor)
+            if b.kind == "heading" else b for b in out]
     return _nonempty(out, _NAMES["epub"])
+
+
+def _book_title(book) -> str:
+    try:
+        found = book.get_metadata("DC", "title")
+    except Exception:  # noqa: BLE001  metadata is optional; a book reads without it
+        return ""
+    return " ".join(str(found[0][0]).split()) if found and found[0] else ""
 
 
 def _refuse_drm(data: bytes) -> None:

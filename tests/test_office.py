@@ -46,9 +46,10 @@ CASES = [
      ("sample",)),
     (".csv", "What is the dose of pyridostigmine?", "Dose: 60 mg", ("sample",)),
     (".epub", "What causes Lambert-Eaton myasthenic syndrome? antibodies calcium channels",
-     "antibodies against calcium channels", ("Lambert-Eaton syndrome", "Cause")),
+     "antibodies against calcium channels",
+     ("Neuromuscular notes", "Lambert-Eaton syndrome", "Cause")),
     (".epub", "What causes myasthenia gravis? acetylcholine receptors",
-     "antibodies against acetylcholine receptors", ("Myasthenia gravis",)),
+     "antibodies against acetylcholine receptors", ("Neuromuscular notes", "Myasthenia gravis")),
     (".ipynb", "What causes Lambert-Eaton myasthenic syndrome? antibodies calcium channels",
      "antibodies against calcium channels", ("Lambert-Eaton syndrome", "Cause")),
     (".ipynb", "What is the median age at onset?", "Median age at onset: 60 years", None),
@@ -105,7 +106,8 @@ def test_blocks_keep_headings_and_rows(built: dict[str, Path], ext: str) -> None
         ".xlsx": [("Doses", 1), ("Tests", 1)],
         ".xls": [("Doses", 1)],
         ".csv": [("sample", 1)],  # the file's name
-        ".epub": [("Lambert-Eaton syndrome", 1), ("Cause", 2), ("Myasthenia gravis", 1)],
+        ".epub": [("Neuromuscular notes", 1), ("Lambert-Eaton syndrome", 2), ("Cause", 3),
+                  ("Myasthenia gravis", 2)],  # the book's title above its chapters
         ".ipynb": [("Lambert-Eaton syndrome", 1), ("Cause", 2)],
     }[ext]
     assert headings == expected_headings
