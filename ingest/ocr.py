@@ -27,7 +27,11 @@ from ingest.errors import LoadError
 # 300 dpi was slower and less accurate (bench/ocr.py --read-dpi).
 DPI = 300
 MIN_DPI, MAX_DPI = 150, 400
-THREADS = 2
+# One thread: tesseract's OpenMP threads spin while they wait, and on a busy machine two of
+# them took 4x as long as one (a page at load ~9: 109 s against 27 s; bench/ocr.py
+# --threads). Tesseract's own advice where several processes share the cores is
+# OMP_THREAD_LIMIT=1.
+THREADS = 1
 MIN_TEXT_CHARS = 16  # a text layer with fewer letters and digits than this is not the page
 OFF_REASON = "no text layer (OCR is off)"
 MISSING_REASON = ("a page has no text layer and OCR needs the tesseract program: install "
