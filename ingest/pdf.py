@@ -80,6 +80,11 @@ def load_pdf(data: bytes, ocr: bool = False) -> PdfRead:
                             "the other pages were ingested")
     scanned = [i for i, text in enumerate(texts) if i not in lost and _needs_ocr(text)]
     ocr_read = _read_scanned(data, scanned) if ocr and scanned else {}
+    if scanned and not ocr and len(scanned) + len(lost) < count:  # never skipped silently
+        numbers = ", ".join(str(i + 1) for i in scanned)
+        problems.append(f"{'pages' if len(scanned) > 1 else 'page'} {numbers} of {count} "
+                        f"{'have' if len(scanned) > 1 else 'has'} no text layer and "
+                        f"{'were' if len(scanned) > 1 else 'was'} not read (OCR is off)")
     for index, text in ocr_read.items():
         texts[index] = text
 

@@ -96,8 +96,8 @@ def test_only_a_citation_of_an_ocr_page_says_read_by_ocr() -> None:
     assert plain.to_json()["ocr"] is False
 
 
-@pytest.mark.slow
-def test_only_the_page_without_a_text_layer_is_read_by_ocr(scan) -> None:
+def _mixed_pdf(scan_data: bytes) -> bytes:
+    """Page 1 with a text layer (fpdf2), page 2 the scan's second page."""
     import io
 
     from fpdf import FPDF
@@ -110,11 +110,23 @@ def test_only_the_page_without_a_text_layer_is_read_by_ocr(scan) -> None:
                           "the neuromuscular junction.")
     writer = PdfWriter()
     writer.add_page(PdfReader(io.BytesIO(bytes(text.output()))).pages[0])
-    writer.add_page(PdfReader(io.BytesIO(scan[0])).pages[1])
+    writer.add_page(PdfReader(io.BytesIO(scan_data)).pages[1])
     out = io.BytesIO()
     writer.write(out)
+    return out.getvalue()
 
-    pdf = load_pdf(out.getvalue(), ocr=True)
+
+def test_with_ocr_off_a_scanned_page_of_a_text_pdf_is_named(scan) -> None:
+    pdf = load_pdf(_mixed_pdf(scan[0]), ocr=False)
+    assert (pdf.pages, pdf.ocr_pages) == (2, ())
+    assert {b.page for b in pdf.blocks} == {1}
+    assert pdf.problems == ("page 2 of 2 has no text layer and was not read (OCR is off)",)
+
+
+@pytest.mark.slow
+def test_only_the_page_without_a_text_layer_is_read_by_ocr(scan) -> None:
+    pdf = load_pdf(_mixed_pdf(scan[0]), ocr=True)
+    assert pdf.problems == ()
     assert (pdf.pages, pdf.ocr_pages) == (2, (2,))
     assert pdf.blocks[0].page == 1 and pdf.blocks[0].text.startswith("Lambert-Eaton")
     page_two = " ".join(b.text for b in pdf.blocks if b.page == 2)
