@@ -90,6 +90,16 @@ def test_a_missing_tesseract_says_what_to_install(monkeypatch) -> None:
         ocr.Tesseract()
 
 
+def test_the_cli_summary_counts_the_pages_read_by_ocr(capsys) -> None:
+    from app.cli import _print_summary
+    from index.sync import IngestSummary
+
+    _print_summary(IngestSummary(pdf_pages=12, pages_ocr=3), as_json=False)
+    assert "3 of 12 PDF pages had no text layer and were read by OCR." in capsys.readouterr().out
+    _print_summary(IngestSummary(pdf_pages=12), as_json=False)
+    assert "OCR" not in capsys.readouterr().out
+
+
 def test_only_a_citation_of_an_ocr_page_says_read_by_ocr() -> None:
     plain = Citation(1, "c", "a.pdf", "A", (), "Some text.", 0, "Some text.", 0, 10, page=1)
     assert "read by OCR" not in sources_card(1, plain)
