@@ -72,3 +72,41 @@ def test_a_question_is_answered_by_citing_one_row(tmp_path: Path, name: str) -> 
 
     card = sources_card(1, cited)
     assert f'<mark class="cw-quote">{esc(ROW)}</mark>' in card
+
+
+def test_a_generated_sentence_is_checked_against_the_row_it_cites(tmp_path: Path) -> None:
+    """Generative mode: the model is given the row as a numbered source, and its own
+    sentence about the row is verified against it; one that changes the figure is not, and
+    the answer falls back to the row itself."""
+    from tests.fakes import generative, numbered_sources
+
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    (folder / "lems.md").write_text(_markdown())
+    settings = Settings(sources_dir=folder, index_dir=tmp_path / "index",
+                        abstain_threshold=0.3, _env_file=None)
+    seen: list[list[str]] = []
+
+    def reply(figure: str):
+        def write(messages: list[dict]) -> str:
+            sources = numbered_sources(messages)
+            seen.append(sources)
+            if not sources:
+                return messages[-1]["content"]
+            n = sources.index(ROW) + 1
+            return f"The adult dose of pyridostigmine is {figure} four times daily [{n}]."
+        return write
+
+    service, _ = generative(settings, HashingEmbedder(), reply("60 mg"))
+    answer = service.ask(QUESTION)
+    assert ROW in seen[0]  # the row, whole, is one numbered source
+    first = answer.sentences[0]
+    assert first.supported is True and first.text.startswith("The adult dose")
+    assert answer.citations[first.citations[0] - 1].quote == ROW
+
+    service, _ = generative(settings, HashingEmbedder(), reply("90 mg"))
+    wrong = service.ask(QUESTION)
+    # Not supported (its figure is not the row's): the brief fallback, which is the row.
+    assert "90 mg" not in " ".join(s.text for s in wrong.sentences)
+    assert "could not be verified" in wrong.note
+    assert [s.text for s in wrong.sentences] == [ROW]
