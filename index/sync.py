@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 STORE_BATCH = 256  # chunks embedded and written per round: bounds memory on a huge file
 SYNC_STATE = "sync_state"  # manifest meta key: "running" during a sync, "done" after it
+OCR_CACHE = "ocr"  # folder of the index where pages read by OCR are kept (ingest.ocr)
 
 
 @dataclass
@@ -113,7 +114,7 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
     if building:
         write_build_progress(index.dir, 0, len(files))
     docs, failed_ids = _read(files, sources_dir, summary, progress, max_doc_chars,
-                             max_doc_seconds, ocr)
+                             max_doc_seconds, ocr, index.dir / OCR_CACHE)
     # "running" until this sync ends: whoever finds it so knows the last one was cut short.
     interrupted = manifest.get_meta(SYNC_STATE) != "done"
     manifest.set_meta(SYNC_STATE, "running")
@@ -194,8 +195,8 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
 
 
 def _read(files: list[Path], sources_dir: Path, summary: IngestSummary, progress: bool,
-          max_doc_chars: int | None, max_doc_seconds: float | None, ocr: bool = True
-          ) -> tuple[list[tuple[SourceDoc, str]], set[str]]:
+          max_doc_chars: int | None, max_doc_seconds: float | None, ocr: bool = True,
+          ocr_cache: Path | None = None) -> tuple[list[tuple[SourceDoc, str]], set[str]]:
     """Load and clean every file: (document, cleaned-text hash) pairs, and the ids of the
     files that failed (they keep what was indexed before). Files are read here and loaded
     in a child process, `max_doc_seconds` each at most (ingest/worker.py)."""
@@ -214,7 +215,8 @@ def _read(files: list[Path], sources_dir: Path, summary: IngestSummary, progress
             except LoadError as exc:
                 fail(path, doc_id, str(exc))
                 continue
-            yield (path, doc_id, raw_hash), (path.name, data, max_doc_chars, ocr)
+            yield (path, doc_id, raw_hash), (path.name, data, max_doc_chars, ocr,
+                                             str(ocr_cache) if ocr_cache else None)
 
     with Worker(max_doc_seconds) as worker:
         for (path, doc_id, raw_hash), out in worker.run(jobs()):

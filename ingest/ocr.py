@@ -15,9 +15,12 @@ scanned page pays for them.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from ingest.errors import LoadError
@@ -37,7 +40,12 @@ OFF_REASON = "no text layer (OCR is off)"
 MISSING_REASON = ("a page has no text layer and OCR needs the tesseract program: install "
                   "it (apt-get install tesseract-ocr) and ingest again")
 
+# Cache entries are named by the PDF's sha256, the page and this: change it when what a
+# page reads as changes (engine, language, segmentation, rendering).
+CACHE_KEY = "tesseract-eng-psm3-scan-dpi"
+
 _WORD = re.compile(r"[^\W_]")
+log = logging.getLogger(__name__)
 
 
 class PageReader(Protocol):
@@ -119,6 +127,7 @@ class Tesseract:
 
 _default: PageReader | None = None
 before_page: Callable[[], None] | None = None  # set by the file reader child (ingest.worker)
+cache_dir: Path | None = None  # where read pages are kept; set per file by ingest.worker
 
 
 def ocr_page(image: Any) -> str:
@@ -131,13 +140,53 @@ def ocr_page(image: Any) -> str:
 
 def read_pages(data: bytes, pages: Sequence[int]) -> dict[int, str]:
     """Render and read `pages` (0-based) of the PDF in `data`: page index -> text.
-    `before_page` is called before each page (in the file reader child it starts the
-    file's time budget again, `ingest.worker.renew_budget`: a scan of many pages is not cut
-    short, one stuck page is)."""
+
+    A page read before (same PDF bytes, same page, `CACHE_KEY`) is taken from `cache_dir`
+    when it is set (`<index>/ocr/`, so a sync does not OCR an unchanged scan again).
+    `before_page` is called before each page that is read (in the file reader child it
+    starts the file's time budget again, `ingest.worker.renew_budget`: a scan of many
+    pages is not cut short, one stuck page is)."""
+    digest = hashlib.sha256(data).hexdigest() if cache_dir is not None else ""
     out: dict[int, str] = {}
-    images = page_images(data, pages)
     for index in pages:
+        cached = _cached(digest, index)
+        if cached is not None:
+            out[index] = cached
+    todo = [index for index in pages if index not in out]
+    images = page_images(data, todo)
+    for index in todo:
         if before_page is not None:
             before_page()
         out[index] = ocr_page(next(images))
-    return out
+        _keep(digest, index, out[index])
+    return {index: out[index] for index in pages}
+
+
+def _cache_file(digest: str, index: int) -> Path | None:
+    if cache_dir is None or not digest:
+        return None
+    key = hashlib.sha256(f"{CACHE_KEY}:{digest}:{index}".encode()).hexdigest()[:32]
+    return cache_dir / f"{key}.txt"
+
+
+def _cached(digest: str, index: int) -> str | None:
+    path = _cache_file(digest, index)
+    try:
+        return path.read_text(encoding="utf-8") if path is not None else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _keep(digest: str, index: int, text: str) -> None:
+    """Keep a page's text for the next sync; a cache that cannot be written is only slower."""
+    path = _cache_file(digest, index)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        log.warning("cannot keep the OCR text of a page in %s (%s): it will be read again "
+                    "next time", path.parent, exc)

@@ -59,14 +59,17 @@ PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 T = TypeVar("T")
 
 
-def load_job(name: str, data: bytes, max_chars: int | None, ocr: bool = False
-             ) -> tuple[int, list[tuple] | None, dict]:
+def load_job(name: str, data: bytes, max_chars: int | None, ocr: bool = False,
+             ocr_cache: str | None = None) -> tuple[int, list[tuple] | None, dict]:
     """(characters of text, blocks as tuples, what else the file told) of the file `name`
     holding `data`; the blocks are None when there are more than `max_chars` characters
     (they are not sent back). The third item holds a PDF's `pages`, `ocr_pages` and
     `problems` (pages lost, with the reason; `ingest.loaders.Loaded`). `ocr`: read a
-    PDF's scanned pages by OCR (`ingest.ocr`)."""
+    PDF's scanned pages by OCR (`ingest.ocr`), keeping the text read in `ocr_cache`."""
+    from ingest import ocr as ocr_room
     from ingest.loaders import load_document
+
+    ocr_room.cache_dir = Path(ocr_cache) if ocr_cache else None
 
     loaded = load_document(Path(name), data, ocr=ocr)
     chars = sum(len(b.text) for b in loaded.blocks)
