@@ -4,8 +4,8 @@ pdfplumber (`Page.find_tables`, its default "lines" strategy) finds tables drawn
 ruling lines or cell borders; a table set out with spaces only is not found and stays text.
 A found table with fewer than two rows or two columns (a box drawn round a paragraph) is
 left as text. Each table becomes one `row` block per row (`ingest.tables.grid_blocks`:
-the first row is the header when it looks like one; cells pdfplumber reports as merged are
-empty).
+the first row is the header when it looks like one; a merged cell, read from the boxes
+pdfplumber found the cells in, spans its rows and columns as an HTML cell does).
 
 The page's text (pypdf's, as `ingest.pdf` reads it) holds the same table as a run of lines
 ("Pyridostigmine 60 mg four times daily ..."). `page_blocks_with_tables` finds that run, the
@@ -91,21 +91,40 @@ def find_tables(data: bytes, index: int, page_no: int | None = None) -> list[Pag
             return []
         try:
             found = page.find_tables()
-            tables = [(t.bbox, t.extract()) for t in found]
+            tables = [(t.bbox, t.extract(), [row.cells for row in t.rows]) for t in found]
         finally:
             page.close()
     except Exception as exc:  # noqa: BLE001  pdfplumber/pdfminer raise many kinds
         log.info("tables of page %d not read: %s: %s", page_no, exc.__class__.__name__, exc)
         return []
     out = []
-    for bbox, cells in sorted(tables, key=lambda t: (t[0][1], t[0][0])):
-        rows = [[Cell(c or "") for c in row] for row in cells]
-        if len(rows) < 2 or max((len(r) for r in rows), default=0) < 2:
+    for bbox, cells, boxes in sorted(tables, key=lambda t: (t[0][1], t[0][0])):
+        if len(cells) < 2 or max((len(r) for r in cells), default=0) < 2:
             continue
+        rows = _spanned(cells, boxes)
         blocks = tuple(replace(b, page=page_no) for b in grid_blocks(rows))
         words = tuple(w for row in cells for c in row for w in (c or "").split())
         if blocks:
             out.append(PageTable(blocks, words, tuple(bbox)))
+    return out
+
+
+def _spanned(cells: list[list[str | None]], boxes: list[list[Any]]) -> list[list[Cell]]:
+    """The table's cells with their spans, from the boxes pdfplumber found them in: a cell
+    whose box covers two rows' tops is one cell of rowspan 2 (pdfplumber gives None for the
+    places it covers), so `grid_blocks` repeats it in each row."""
+    xs = sorted({round(b[0], 1) for row in boxes for b in row if b})
+    tops = sorted({round(b[1], 1) for row in boxes for b in row if b})
+    out: list[list[Cell]] = []
+    for texts, row in zip(cells, boxes, strict=False):
+        line = []
+        for text, box in zip(texts, row, strict=False):
+            if box is None:
+                continue  # covered by a merged cell
+            colspan = sum(1 for x in xs if box[0] - 0.5 <= x < box[2] - 0.5) or 1
+            rowspan = sum(1 for t in tops if box[1] - 0.5 <= t < box[3] - 0.5) or 1
+            line.append(Cell(text or "", colspan, rowspan))
+        out.append(line)
     return out
 
 

@@ -110,3 +110,28 @@ def test_a_page_that_draws_thousands_of_lines_is_not_searched() -> None:
         pdf.line(10 + i % 190, 20, 10 + i % 190, 30 + i % 200)
     doc = _open(bytes(pdf.output()))
     assert not _draws_enough(doc.pages[0])
+
+
+def test_merged_cells_span_their_rows_and_columns() -> None:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    with pdf.table() as table:
+        row = table.row()
+        for cell in ("Class", "Drug", "Dose"):
+            row.cell(cell)
+        row = table.row()
+        row.cell("Anticoagulants", rowspan=2)
+        row.cell("Heparin")
+        row.cell("5000 units")
+        row = table.row()
+        row.cell("Warfarin")
+        row.cell("5 mg")
+        row = table.row()
+        row.cell("Antiplatelets")
+        row.cell("Aspirin 75 mg daily", colspan=2)
+    (found,) = find_tables(bytes(pdf.output()), 0)
+    assert [b.text for b in found.rows] == [
+        "Class: Anticoagulants; Drug: Heparin; Dose: 5000 units.",
+        "Class: Anticoagulants; Drug: Warfarin; Dose: 5 mg.",  # the merged cell, repeated
+        "Class: Antiplatelets; Drug, Dose: Aspirin 75 mg daily."]
