@@ -32,7 +32,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any
 
-from ingest.tables import Cell, grid_blocks
+from ingest.tables import Cell, grid_blocks, looks_like_header
 from ingest.types import Block
 
 log = logging.getLogger(__name__)
@@ -77,36 +77,83 @@ def _draws_enough(page: Any) -> bool:
     return MIN_PATHS <= paths <= MAX_PATHS
 
 
+@dataclass(frozen=True)
+class _Found:
+    """A table as pdfplumber found it: its box, cell texts, cell boxes (None where a merged
+    cell covers the place) and the height of its page."""
+
+    bbox: tuple[float, float, float, float]
+    cells: list[list[str | None]]
+    boxes: list[list[Any]]
+    page_height: float
+
+
+@lru_cache(maxsize=4)
+def _found(data: bytes, index: int) -> tuple[_Found, ...]:
+    """The tables of page `index` with 2+ rows and 2+ columns, top to bottom (cached: the
+    next page looks back at this one's last table)."""
+    doc = _open(data)
+    if doc is None:
+        return ()
+    page = doc.pages[index]
+    if not _draws_enough(page):
+        return ()
+    try:
+        found = [_Found(tuple(t.bbox), t.extract(), [row.cells for row in t.rows],
+                        float(page.height)) for t in page.find_tables()]
+    finally:
+        page.close()
+    return tuple(sorted((t for t in found if len(t.cells) >= 2
+                         and max(len(r) for r in t.cells) >= 2),
+                        key=lambda t: (t.bbox[1], t.bbox[0])))
+
+
 def find_tables(data: bytes, index: int, page_no: int | None = None) -> list[PageTable]:
     """The tables on page `index` (0-based) of the PDF in `data`, top to bottom; their row
     blocks carry `page_no` (default index + 1). [] when pdfplumber finds none or cannot
-    read the page (the page's text is then read as text; the reason is logged)."""
+    read the page (the page's text is then read as text; the reason is logged).
+
+    A table at the top of a page whose first row is not a header, with as many columns as
+    a table ending at the foot of the page before, continues that table: its rows are
+    named by that table's header."""
     page_no = index + 1 if page_no is None else page_no
     try:
-        doc = _open(data)
-        if doc is None:
-            return []
-        page = doc.pages[index]
-        if not _draws_enough(page):
-            return []
-        try:
-            found = page.find_tables()
-            tables = [(t.bbox, t.extract(), [row.cells for row in t.rows]) for t in found]
-        finally:
-            page.close()
+        tables = _found(data, index)
     except Exception as exc:  # noqa: BLE001  pdfplumber/pdfminer raise many kinds
         log.info("tables of page %d not read: %s: %s", page_no, exc.__class__.__name__, exc)
         return []
+    try:
+        before = _found(data, index - 1) if index > 0 and tables else ()
+    except Exception:  # noqa: BLE001  the page before is unreadable: nothing continues
+        before = ()
     out = []
-    for bbox, cells, boxes in sorted(tables, key=lambda t: (t[0][1], t[0][0])):
-        if len(cells) < 2 or max((len(r) for r in cells), default=0) < 2:
-            continue
-        rows = _spanned(cells, boxes)
-        blocks = tuple(replace(b, page=page_no) for b in grid_blocks(rows))
-        words = tuple(w for row in cells for c in row for w in (c or "").split())
+    for i, table in enumerate(tables):
+        rows = _spanned(table.cells, table.boxes)
+        header = _continued_header(before[-1], table) if i == 0 and before else None
+        if header is not None:
+            rows = [header, *rows]
+        blocks = grid_blocks(rows, 1 if header is not None else None)
+        words = tuple(w for row in table.cells for c in row for w in (c or "").split())
         if blocks:
-            out.append(PageTable(blocks, words, tuple(bbox)))
+            out.append(PageTable(tuple(replace(b, page=page_no) for b in blocks), words,
+                                 table.bbox))
     return out
+
+
+CONTINUED = 0.2  # share of the page's height: a table ending this near its foot, or
+# starting this near the next page's top, may be one table across the page break
+
+
+def _continued_header(before: _Found, table: _Found) -> list[Cell] | None:
+    """The header cells of `before` if `table` continues it (see `find_tables`)."""
+    first = [c or "" for c in table.cells[0]]
+    head = [c or "" for c in before.cells[0]]
+    if (before.bbox[3] < before.page_height * (1 - CONTINUED)
+            or table.bbox[1] > table.page_height * CONTINUED
+            or len(head) != len(first) or looks_like_header(first)
+            or not looks_like_header(head)):
+        return None
+    return _spanned(before.cells[:1], before.boxes[:1])[0]
 
 
 def _spanned(cells: list[list[str | None]], boxes: list[list[Any]]) -> list[list[Cell]]:

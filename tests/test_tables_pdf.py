@@ -135,3 +135,20 @@ def test_merged_cells_span_their_rows_and_columns() -> None:
         "Class: Anticoagulants; Drug: Heparin; Dose: 5000 units.",
         "Class: Anticoagulants; Drug: Warfarin; Dose: 5 mg.",  # the merged cell, repeated
         "Class: Antiplatelets; Drug, Dose: Aspirin 75 mg daily."]
+
+
+def test_a_table_continued_on_the_next_page_keeps_its_header(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    pdf.add_page()
+    with pdf.table(repeat_headings=0) as table:  # the header is not printed again
+        for cells in [("Drug", "Dose"), *((f"Drug number {i}", f"{i} mg") for i in range(60))]:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    data = bytes(pdf.output())
+    path = tmp_path / "long.pdf"
+    path.write_bytes(data)
+    rows = [b for b in load_document(path, data).blocks if b.kind == "row"]
+    assert len(rows) == 60 and {b.page for b in rows} == {1, 2}
+    assert all(b.text == f"Drug: Drug number {i}; Dose: {i} mg." for i, b in enumerate(rows))
