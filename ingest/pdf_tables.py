@@ -127,9 +127,13 @@ def find_tables(data: bytes, index: int, page_no: int | None = None) -> list[Pag
     except Exception:  # noqa: BLE001  the page before is unreadable: nothing continues
         before = ()
     out = []
+    headers = _headers(data)
     for i, table in enumerate(tables):
         rows = _spanned(table.cells, table.boxes)
-        header = _continued_header(before[-1], table) if i == 0 and before else None
+        header = _continued_header(before[-1], table, headers.get(index - 1)) \
+            if i == 0 and before else None
+        if i == len(tables) - 1:  # the header a table on the next page may continue
+            headers[index] = header if header is not None else rows[0]
         if header is not None:
             rows = [header, *rows]
         blocks = grid_blocks(rows, 1 if header is not None else None)
@@ -144,16 +148,23 @@ CONTINUED = 0.2  # share of the page's height: a table ending this near its foot
 # starting this near the next page's top, may be one table across the page break
 
 
-def _continued_header(before: _Found, table: _Found) -> list[Cell] | None:
-    """The header cells of `before` if `table` continues it (see `find_tables`)."""
+@lru_cache(maxsize=1)
+def _headers(data: bytes) -> dict[int, list[Cell]]:
+    """Page index -> the header in force at the end of its last table (its first row, or
+    the header it continued), filled as the pages are read in order."""
+    return {}
+
+
+def _continued_header(before: _Found, table: _Found, head: list[Cell] | None
+                      ) -> list[Cell] | None:
+    """`head`, the header of `before`, if `table` continues `before` (see `find_tables`)."""
     first = [c or "" for c in table.cells[0]]
-    head = [c or "" for c in before.cells[0]]
-    if (before.bbox[3] < before.page_height * (1 - CONTINUED)
+    if (head is None or before.bbox[3] < before.page_height * (1 - CONTINUED)
             or table.bbox[1] > table.page_height * CONTINUED
-            or len(head) != len(first) or looks_like_header(first)
-            or not looks_like_header(head)):
+            or len(before.cells[0]) != len(first) or looks_like_header(first)
+            or not looks_like_header([c.text for c in head])):
         return None
-    return _spanned(before.cells[:1], before.boxes[:1])[0]
+    return head
 
 
 def _spanned(cells: list[list[str | None]], boxes: list[list[Any]]) -> list[list[Cell]]:
