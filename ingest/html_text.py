@@ -314,10 +314,11 @@ class _Reader:
         # Text inside the table but in no cell (browsers show it above the table).
         stray: list[str] = []
         if inside < len(slots) - table.first_slot:
-            cells = {table.caption} | {i for row in table.rows for first, end, *_ in row
-                                       for i in range(first, end or len(slots))}
+            in_cells = {table.caption} | {
+                i for row in table.rows for first, end, *_ in row
+                for i in range(first, len(slots) if end is None else end)}
             stray = [s[1] for i, s in enumerate(slots[table.first_slot:], table.first_slot)
-                     if i not in cells and isinstance(s[1], str) and s[1]]
+                     if i not in in_cells and isinstance(s[1], str) and s[1]]
         in_body = bool(self.open.get("body")) or not self.body_seen
         del slots[table.first_slot:]
         if caption or stray or rows_out:

@@ -122,11 +122,11 @@ def _layout(rows: Sequence[Sequence[Cell]]) -> list[list[_Placed]]:
             col += span
         for first in sorted(c for c in carried if c >= col):
             carry_at(first)
-        for first, (left, cell) in list(carried.items()):  # counts down, placed or not
+        for first, (left, held) in list(carried.items()):  # counts down, placed or not
             if left <= 1:
                 del carried[first]
             else:
-                carried[first] = (left - 1, cell)
+                carried[first] = (left - 1, held)
         for left, here in spanning:
             carried.setdefault(here.first, (left, here))
         placed.sort(key=lambda c: c.first)
