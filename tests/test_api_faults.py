@@ -274,6 +274,9 @@ def test_a_history_that_cannot_be_written_does_not_lose_the_answer(tmp_path: Pat
     good = _Store(SimpleNamespace(settings=settings.model_copy(
         update={"history_path": tmp_path / "ok.sqlite3"})))
     first = good.save(req, asked(req.messages), QUESTION, answer)["conversation_id"]
+    one = [{"role": "user", "content": "x"}]
+    assert ChatRequest(model="c", messages=one, metadata={"store": "true"}).stored
+    assert not ChatRequest(model="c", messages=one, user="ann").stored
     again = ChatRequest(model="citewise", store=True, metadata={"conversation_id": first},
                         messages=[{"role": "user", "content": "And how is it treated?"}])
     assert good.save(again, asked(again.messages), "q", answer) == {"conversation_id": first}

@@ -129,14 +129,14 @@ def build_api(service: Citewise) -> FastAPI:
         choice = _mode_of(req.model)
         turn = asked(req.messages)
         mode = await run_in_threadpool(_ready, service, choice)
-        if req.store:
+        if req.stored:
             store.check()
         args = (service, turn, mode, req.k, req.documents or None)
         cid = schema.completion_id()
         if not req.stream:
             def answer() -> tuple[str, Answer, dict]:
                 query, final = _answered(*args)
-                return query, final, store.save(req, turn, query, final) if req.store else {}
+                return query, final, store.save(req, turn, query, final) if req.stored else {}
 
             query, final, saved = await _run(slots, answer)
             body = schema.completion(cid, req.model, final, query)
@@ -230,7 +230,7 @@ def _feed(args: tuple, put: Callable[[Any], None], cancel: Cancel, req: ChatRequ
                 break
             if isinstance(event, Searched):
                 query = event.query
-            if isinstance(event, Final) and req.store:
+            if isinstance(event, Final) and req.stored:
                 put(("stored", store.save(req, args[1], query, event.answer)))
             put(event)
     except Exception as exc:  # noqa: BLE001  sent to the client as an error event

@@ -89,6 +89,11 @@ class ChatRequest(_Model):
     user: str | None = None
     metadata: dict[str, str] | None = None
 
+    @property
+    def stored(self) -> bool:
+        """Keep this turn in the chat history: `store: true`, or `metadata.store` "true"."""
+        return self.store or (self.metadata or {}).get("store", "").lower() == "true"
+
 
 class RetrieveRequest(_Model):
     query: str = Field(min_length=1)
