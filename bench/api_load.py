@@ -4,7 +4,8 @@
         [--mode extractive] [--disconnect-every 5] [--name api_load]
 
 Ingests the default sources (data/sources, the packaged embedder) into a temporary index,
-starts `citewise serve` as a user would (a fresh process, an API key set), then for
+starts `citewise serve` as a user would (a fresh process, an API key set), asks one
+untimed question (in generative mode it waits for the model to load), then for
 `--seconds` runs `--clients` threads that each ask, one after another, streaming
 questions through `POST /v1/chat/completions` (httpx, SSE), and `--web` threads that ask
 through the page's `/chat` endpoint (gradio_client), all at once. Every
@@ -149,8 +150,24 @@ def web_client(url: str, n: int, stop: threading.Event, mode: str, tally: Tally)
 def status(url: str) -> dict:
     import httpx
 
-    with httpx.Client(trust_env=False, timeout=10) as c:
+    with httpx.Client(trust_env=False, timeout=60) as c:
         return c.get(url + "/v1/status", headers={"Authorization": f"Bearer {KEY}"}).json()
+
+
+def warm_up(url: str, mode: str) -> float:
+    """One untimed question first (in generative mode it waits for the model to load)."""
+    import httpx
+
+    model = {"extractive": "citewise-extractive", "generative": "citewise-generative"}.get(
+        mode, "citewise")
+    t0 = time.perf_counter()
+    with httpx.Client(trust_env=False, timeout=900) as c:
+        response = c.post(url + "/v1/chat/completions",
+                          headers={"Authorization": f"Bearer {KEY}"},
+                          json={"model": model, "messages": [
+                              {"role": "user", "content": QUESTIONS[0]}]})
+        response.raise_for_status()
+    return time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -186,6 +203,7 @@ def main(argv: list[str] | None = None) -> dict:
         threading.Thread(target=lambda: [None for _ in proc.stdout or ()],
                          daemon=True).start()
         concurrency = status(url)["concurrency"]
+        warm_s = warm_up(url, args.mode)
         stop = threading.Event()
         threads = [threading.Thread(target=api_client, args=(url, n, stop,
                                                              args.disconnect_every,
@@ -225,6 +243,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "machine": machine(), "mode": args.mode, "clients": args.clients, "web": args.web,
         "seconds": round(ran, 1), "api_concurrency": concurrency,
+        "warm_up_s": round(warm_s, 1),
         "disconnect_every": args.disconnect_every, "load_before": load_before,
         "load_after": load_after, "api_completed": tally.api_ok, "web_completed": tally.web_ok,
         "disconnects": tally.disconnects, "errors": len(tally.errors),
