@@ -330,9 +330,10 @@ def _streaming(out: StreamingAgentChatResponse, response: Response,
 def _pieces(text: str) -> list[str]:
     """The answer cut after each citation marker run: sentence-sized deltas that join back
     into the text exactly."""
-    import re
+    from ingest.text import CITATION_MARKER
 
-    cuts = [m.end() for m in re.finditer(r"(?:\s\[\d+\])+(?=\s|$)", text)]
+    cuts = [m.end() for m in CITATION_MARKER.finditer(text)
+            if text[m.end():m.end() + 1] in ("", " ")]
     starts = [0, *cuts]
     return [p for p in (text[a:b] for a, b in zip(starts, [*cuts, len(text)], strict=True))
             if p]
