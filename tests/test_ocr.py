@@ -59,6 +59,17 @@ def test_a_page_needs_ocr_when_its_text_layer_is_empty_or_almost() -> None:
     assert not ocr.needs_ocr("Lambert-Eaton myasthenic syndrome is an autoimmune disorder.")
 
 
+def test_a_page_is_rendered_at_its_scans_resolution(scan) -> None:
+    import pypdfium2 as pdfium
+
+    images, _ = render_pages(source_text(), 1, dpi=150, noise=False)
+    document = pdfium.PdfDocument(image_pdf(images, dpi=150))
+    assert round(ocr.scan_dpi(document[0])) == 150
+    assert round(ocr.scan_dpi(pdfium.PdfDocument(scan[0])[0])) == 200
+    page = next(ocr.page_images(scan[0], [0]))
+    assert abs(page.size[0] - images[0].size[0] * 200 / 150) <= 2
+
+
 def test_the_scan_has_no_text_layer(scan) -> None:
     import io
 
@@ -80,6 +91,30 @@ def test_ocr_off_fails_the_scan_with_its_reason(tmp_path, scan, monkeypatch) -> 
     assert summary.pages_ocr == 0
     with pytest.raises(LoadError, match=re.escape(ocr.OFF_REASON)):
         load_pdf(scan[0], ocr=False)
+
+
+def paged_job(pages: int, renew: bool) -> str:
+    """Runs in the reader child: `pages` "pages" of 0.8 s each, each announced as OCR is."""
+    import time
+
+    from ingest.worker import renew_budget
+
+    for _ in range(pages):
+        if renew:
+            renew_budget()
+        time.sleep(0.8)
+    return "read"
+
+
+def test_each_page_read_by_ocr_gets_its_own_time_budget() -> None:
+    from ingest.worker import Worker
+
+    # 5 pages of 0.8 s: over a 3 s budget for the file, within 3 s a page.
+    with Worker(3.0, target="tests.test_ocr:paged_job") as worker:
+        results = dict(worker.run([("renewed", (5, True)), ("not", (5, False))]))
+    assert results["renewed"] == "read"
+    assert isinstance(results["not"], LoadError) and "took longer than 3 s" in \
+        str(results["not"])
 
 
 def test_a_missing_tesseract_says_what_to_install(monkeypatch) -> None:
