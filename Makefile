@@ -18,6 +18,9 @@ TESSERACT := /usr/bin/tesseract
 .PHONY: run test install ingest chat eval lint tune clean bench
 
 run: $(STAMP)  ## set up, ingest the default corpus (incrementally) and serve the web UI
+	@# OCR of scanned PDFs needs tesseract: installed when it can be, else a warning (the rest works)
+	@test -x $(TESSERACT) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr) >/dev/null 2>&1 || \
+	  echo "warning: scanned PDFs cannot be read until tesseract is installed: sudo apt-get install -y tesseract-ocr" >&2
 	$(BIN)/citewise ingest
 	$(BIN)/citewise serve
 
