@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2",
         description="Packaged model name, a local sentence-transformers folder, or a hub id.")
     embed_batch_size: int = Field(32, ge=1, le=4096, description="Chunks per embedding batch.")
+    sentence_vectors: Literal["pooled", "separate"] = Field(
+        "separate",
+        description="How sentence vectors are made at ingest: `pooled` from the chunk's own "
+                    "encoder pass (one pass per chunk), `separate`: each sentence encoded "
+                    "alone (index.sentence_vectors).")
     chunk_tokens: int = Field(160, ge=32, le=512,
                               description="Target chunk size in model tokens (capped at the "
                                           "model's maximum sequence length).")

@@ -102,7 +102,8 @@ class Citewise:
             summary = sync(index, settings.sources_dir, paths, progress=progress,
                            max_doc_chars=int(settings.max_doc_mb * 1_000_000),
                            max_doc_seconds=settings.max_doc_seconds,
-                           ocr=settings.ocr == "auto")
+                           ocr=settings.ocr == "auto",
+                           sentence_vectors=settings.sentence_vectors)
         finally:
             index.close()
         reader = self.__dict__.get("index")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,18 @@ def distractor_corpus(settings: Settings, n: int, seed: int = 0) -> Settings:
             if not target.exists() or target.read_bytes() != path.read_bytes():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
-    return settings.model_copy(update={"sources_dir": folder, "index_dir": base / "index"})
+    return settings.model_copy(update={"sources_dir": folder,
+                                       "index_dir": base / distractor_index_name(settings)})
+
+
+def distractor_index_name(settings: Settings) -> str:
+    """The distractor index's folder, one per way of making vectors (embedding model and
+    sentence vectors), so a changed method builds its own instead of reusing another's."""
+    if (settings.embedding_model, settings.sentence_vectors) == ("all-MiniLM-L6-v2",
+                                                                 "separate"):
+        return "index"  # the folder of the indexes built before there was a choice
+    model = re.sub(r"[^A-Za-z0-9.-]+", "_", settings.embedding_model)
+    return f"index-{model}-{settings.sentence_vectors}"
 
 
 def subset(gold: list[GoldQuestion], per_kind: int) -> list[GoldQuestion]:
@@ -96,6 +108,7 @@ def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
         "per_kind": per_kind, "distractors": distractors,
         "top_k": settings.top_k, "chunk_tokens": settings.chunk_tokens,
         "embedding_model": settings.embedding_model,
+        "sentence_vectors": settings.sentence_vectors,
         "documents": len(service.index.manifest.docs()),
     }
     baseline_records: list[Record] | None = None

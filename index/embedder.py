@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from index.pooling import Span, SpanVectors, mean_pool, pool_spans
 from ingest.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class SentenceTransformerEmbedder:
         self._location, self._local = resolve_model(model)
         self._model = None
         self._tokenizer = None
+        self._cut_tokenizer = None
         self._batch_threads = 1
         self._lock = threading.Lock()
 
@@ -151,6 +153,45 @@ class SentenceTransformerEmbedder:
             if progress:
                 progress(len(idx))
         return out
+
+    def embed_with_spans(self, texts: list[str], spans: list[list[Span]]) -> SpanVectors:
+        """Each text's vector and its spans' vectors from one forward pass: the model's
+        token states (mean-pooled and normalised, as its own pooling does), token offsets
+        from its `tokenizer.json` cut at `max_tokens` (`index.pooling`)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        empty = (np.zeros((0, self.dim), dtype=np.float32), np.zeros(0, dtype=bool))
+        parts = [empty] * len(texts)
+        if not texts:
+            return _span_vectors(out, parts, self.dim)
+        model = self._load()
+        _set_torch_threads(self._batch_threads)
+        tok = self._cut_tok()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b:b + self.batch_size]
+            states = model.encode([texts[i] for i in idx], batch_size=self.batch_size,
+                                  output_value="token_embeddings", convert_to_numpy=False,
+                                  show_progress_bar=False)
+            for i, hidden, enc in zip(idx, states, tok.encode_batch([texts[i] for i in idx]),
+                                      strict=True):
+                hidden = hidden.float().cpu().numpy()
+                out[i] = mean_pool(hidden)
+                if len(enc.ids) == hidden.shape[0]:  # else: not the model's tokens
+                    parts[i] = pool_spans(hidden, enc.offsets, enc.special_tokens_mask,
+                                          spans[i], bool(enc.overflowing))
+                else:
+                    parts[i] = (np.zeros((len(spans[i]), self.dim), dtype=np.float32),
+                                np.zeros(len(spans[i]), dtype=bool))
+        return _span_vectors(out, parts, self.dim)
+
+    def _cut_tok(self):  # -> tokenizers.Tokenizer truncating at max_tokens, for offsets
+        if self._cut_tokenizer is None:
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_str(self._tok().to_str())
+            tok.enable_truncation(self.max_tokens)
+            self._cut_tokenizer = tok
+        return self._cut_tokenizer
 
     def embed_query(self, text: str) -> np.ndarray:
         """One short text on one thread: as fast as two on an idle machine, and on a busy
@@ -242,11 +283,9 @@ class OnnxInt8Embedder:
             self._tokenizer = tok
         return len(self._tokenizer.encode(text).ids)
 
-    def embed_documents(self, texts: list[str],
-                        progress: Callable[[int], None] | None = None) -> np.ndarray:
-        out = np.zeros((len(texts), self._dim), dtype=np.float32)
-        if not texts:
-            return out
+    def _batches(self, texts: list[str]):
+        """(indices into texts, their encodings, token states, attention mask) per batch,
+        texts sorted by token length so each batch pads to about the same width."""
         session, tok = self._load()
         encodings = tok.encode_batch(texts)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64,
@@ -263,6 +302,14 @@ class OnnxInt8Embedder:
                 mask[row, :n] = 1
             hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
                                         "token_type_ids": np.zeros_like(ids)})[0]
+            yield idx, [encodings[i] for i in idx], hidden, mask
+
+    def embed_documents(self, texts: list[str],
+                        progress: Callable[[int], None] | None = None) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        if not texts:
+            return out
+        for idx, _, hidden, mask in self._batches(texts):
             m = mask[:, :, None].astype(np.float32)
             pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
@@ -271,8 +318,32 @@ class OnnxInt8Embedder:
                 progress(len(idx))
         return out
 
+    def embed_with_spans(self, texts: list[str], spans: list[list[Span]]) -> SpanVectors:
+        """Each text's vector and its spans' vectors from one forward pass
+        (`index.pooling`)."""
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        parts: list[tuple[np.ndarray, np.ndarray]] = [
+            (np.zeros((0, self._dim), dtype=np.float32), np.zeros(0, dtype=bool))] * len(texts)
+        for idx, encodings, hidden, mask in self._batches(texts) if texts else ():
+            for row, (i, enc) in enumerate(zip(idx, encodings, strict=True)):
+                states = hidden[row, :int(mask[row].sum())]
+                out[i] = mean_pool(states)
+                parts[i] = pool_spans(states, enc.offsets, enc.special_tokens_mask,
+                                      spans[i], bool(enc.overflowing))
+        return _span_vectors(out, parts, self._dim)
+
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
+
+
+def _span_vectors(texts: np.ndarray, parts: list[tuple[np.ndarray, np.ndarray]],
+                  dim: int) -> SpanVectors:
+    spans = [v for v, _ in parts]
+    oks = [ok for _, ok in parts]
+    return SpanVectors(
+        texts,
+        np.concatenate(spans) if spans else np.zeros((0, dim), dtype=np.float32),
+        np.concatenate(oks) if oks else np.zeros(0, dtype=bool))
 
 
 def make_embedder(name: str = PACKAGED_MODEL, batch_size: int = 32) -> Embedder:

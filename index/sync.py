@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.lexical import BM25Index
+from index.sentence_vectors import SentenceVectors, embed_new
 from index.store import Index, clear_build_progress, write_build_progress
 from index.vectors import StoredChunk, text_hash
 from ingest.chunking import chunk_document, chunk_sentences
@@ -37,7 +38,7 @@ from ingest.discover import discover, doc_id_for, in_scope
 from ingest.errors import LoadError, disk_full_guard
 from ingest.loaders import Block, read_bytes
 from ingest.progress import bar
-from ingest.types import Chunk, SourceDoc
+from ingest.types import Chunk, Sentence, SourceDoc
 from ingest.worker import DEFAULT_SECONDS, Worker
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ class IngestSummary:
     chunks_embedded: int = 0  # chunk texts sent to the embedder
     chunks_reused: int = 0  # chunks whose vector was copied from one already stored
     chunks_total: int = 0
+    sentences_pooled: int = 0  # sentence vectors pooled from their chunk's encoder pass
+    sentences_alone: int = 0  # sentence vectors encoded on their own (the fallback)
     removed_docs: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     kept_outside: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     # (path, what was lost): a file ingested without part of it, e.g. a PDF page that
@@ -77,14 +80,18 @@ class IngestSummary:
             "warnings": [{"path": p, "reason": r} for p, r in self.warnings],
             "pages": {"read": self.pdf_pages, "ocr": self.pages_ocr},
             "chunks_embedded": self.chunks_embedded, "chunks_total": self.chunks_total,
+            "sentences_pooled": self.sentences_pooled,
+            "sentences_alone": self.sentences_alone,
         }
 
 
 def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
          progress: bool = False, max_doc_chars: int | None = None,
-         max_doc_seconds: float | None = DEFAULT_SECONDS, ocr: bool = True) -> IngestSummary:
+         max_doc_seconds: float | None = DEFAULT_SECONDS, ocr: bool = True,
+         sentence_vectors: SentenceVectors = "separate") -> IngestSummary:
     """Bring the index in line with the files; see the module docstring. `ocr`: read PDF
     pages that have no text layer by OCR (`ingest.ocr`; off: a PDF with no text fails).
+    `sentence_vectors`: how sentence vectors are made (`index.sentence_vectors`).
     A full disk (vectors, manifest or BM25) is `DiskFullError`: the order of writes above
     leaves an index the next sync completes, so nothing indexed before is lost."""
     shared = getattr(index.vectors, "shared", False)
@@ -92,14 +99,14 @@ def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
     with disk_full_guard(where):
         try:
             return _sync(index, sources_dir, paths, progress, max_doc_chars, max_doc_seconds,
-                         ocr)
+                         ocr, sentence_vectors)
         finally:
             clear_build_progress(index.dir)
 
 
 def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: bool,
           max_doc_chars: int | None, max_doc_seconds: float | None,
-          ocr: bool = True) -> IngestSummary:
+          ocr: bool = True, sentence_vectors: SentenceVectors = "separate") -> IngestSummary:
     summary = IngestSummary()
     found = discover(sources_dir, paths)
     summary.skipped.extend(found.skipped)
@@ -143,7 +150,8 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
             group.append(item)
             if i + 1 < len(todo) and sum(len(c) for *_, c in group) < STORE_BATCH:
                 continue
-            _store(index, [c for *_, chunks in group for c in chunks], summary, bar)
+            _store(index, [c for *_, chunks in group for c in chunks], summary, bar,
+                   sentence_vectors)
             for doc, clean_hash, chunks in group:
                 old = set(manifest.chunk_ids(doc.doc_id))
                 manifest.put_doc(doc, clean_hash, chunks)  # the switch to the new version
@@ -263,13 +271,16 @@ def _too_large(size: int, limit: int, what: str) -> str:
             "of text per document: split the file, or raise CITEWISE_MAX_DOC_MB")
 
 
-def _store(index: Index, chunks: list[Chunk], summary: IngestSummary, bar) -> None:
+def _store(index: Index, chunks: list[Chunk], summary: IngestSummary, bar,
+           sentence_vectors: SentenceVectors = "separate") -> None:
     """Write the vectors of `chunks` and their sentences, `STORE_BATCH` chunks at a time.
 
     A vector is copied when the store already holds one for the same text (found by its
-    hash: a renamed or duplicated file, a passage that moved), and embedded otherwise; a
-    chunk already stored under its own id with the same text is left as it is. Sentences
-    of a batch are written before its chunks, so a chunk is never found without them.
+    hash: a renamed or duplicated file, a passage that moved), and made otherwise
+    (`index.sentence_vectors`: by default a sentence's vector is pooled from its chunk's
+    pass); a chunk already stored under its own id with the same text is left as it is.
+    Sentences of a batch are written before its chunks, so a chunk is never found
+    without them.
     """
     import numpy as np
 
@@ -283,26 +294,28 @@ def _store(index: Index, chunks: list[Chunk], summary: IngestSummary, bar) -> No
         sentence_hashes = [text_hash(s.embed_text) for s in sentences]
         found_sentences = index.vectors.find_sentences(sentence_hashes)
 
-        texts: dict[str, str] = {}  # hash -> text, for what no stored vector covers
+        new_chunks: dict[str, Chunk] = {}  # hash -> chunk, for what no stored vector covers
         for c, h in zip(part, hashes, strict=True):
             if h not in found:
-                texts.setdefault(h, c.embed_text())
-        embedded_chunks = len(texts)
+                new_chunks.setdefault(h, c)
+        new_sentences: dict[str, Sentence] = {}
         for sentence, h in zip(sentences, sentence_hashes, strict=True):
             if h not in found_sentences:
-                texts.setdefault(h, sentence.embed_text)
-        new = dict(zip(texts, _embed(index, list(texts.values())), strict=True))
+                new_sentences.setdefault(h, sentence)
+        new = embed_new(index.embedder, new_chunks, new_sentences, sentence_vectors)
 
         if part:
-            chunk_vectors = np.stack([found[h].vector if h in found else new[h]
+            chunk_vectors = np.stack([found[h].vector if h in found else new.chunks[h]
                                       for h in hashes])
-            sentence_vectors = (
-                np.stack([found_sentences[h] if h in found_sentences else new[h]
+            sentence_vectors_ = (
+                np.stack([found_sentences[h] if h in found_sentences else new.sentences[h]
                           for h in sentence_hashes])
                 if sentences else np.zeros((0, index.embedder.dim), dtype=np.float32))
-            index.vectors.add(part, chunk_vectors, sentences, sentence_vectors)
-        summary.chunks_embedded += embedded_chunks
-        summary.chunks_reused += len(part) - embedded_chunks
+            index.vectors.add(part, chunk_vectors, sentences, sentence_vectors_)
+        summary.chunks_embedded += len(new_chunks)
+        summary.chunks_reused += len(part) - len(new_chunks)
+        summary.sentences_pooled += new.pooled
+        summary.sentences_alone += new.alone
         bar.update(len(chunks[i:i + STORE_BATCH]))
 
 
@@ -333,14 +346,6 @@ def _fate(doc_id: str, path: str, sources_dir: Path,
                        "kept while the file exists (`citewise ingest --rebuild` drops it)")
     return True, (f"outside the sources folder {sources_dir}: it came from an earlier "
                   "sources folder (CITEWISE_SOURCES_DIR)")
-
-
-def _embed(index: Index, texts: list[str]):
-    import numpy as np
-
-    if not texts:
-        return np.zeros((0, index.embedder.dim), dtype=np.float32)
-    return index.embedder.embed_documents(texts)
 
 
 def _bar(items: list[Path], progress: bool, desc: str):
