@@ -24,7 +24,7 @@ from index.embedder import Embedder
 from index.hybrid import HybridRetriever
 from index.lexical import BM25Index
 from index.manifest import Manifest
-from index.vectors import ChromaVectors
+from index.vectors import ChromaVectors, read_chunk_ids
 from ingest.chunking import ChunkerSettings
 from ingest.errors import IndexMissingError
 
@@ -39,17 +39,38 @@ class Index:
         self.dir = index_dir
         self.embedder = embedder
         self.chunker = chunker
+        self.chroma_url = chroma_url
+        self.shared = bool(chroma_url)  # a Chroma server: every process sees every write
         self.manifest = Manifest(index_dir)
         try:
             self.manifest.check_settings(embedder.name, chunker.fingerprint(), rechunk)
-            self.vectors = ChromaVectors(index_dir / "chroma", embedder.name, embedder.dim,
-                                         url=chroma_url)
         except BaseException:
             self.manifest.close()
             raise
+        self._vectors: ChromaVectors | None = None
+        self._vectors_lock = threading.Lock()
         self._lexical: BM25Index | None = None
         self._lexical_stamp: tuple[int, int] | None = None
         self._lexical_lock = threading.Lock()  # one thread loads; the others wait for it
+
+    @property
+    def vectors(self) -> ChromaVectors:
+        """The Chroma collections, opened on first use: a sync that finds nothing changed
+        (`index.sync`) never imports chromadb."""
+        with self._vectors_lock:
+            if self._vectors is None:
+                self._vectors = ChromaVectors(self.dir / "chroma", self.embedder.name,
+                                              self.embedder.dim, url=self.chroma_url)
+            return self._vectors
+
+    def stored_chunk_ids(self) -> set[str]:
+        """The chunk ids the vector store holds: read from the embedded store's SQLite file
+        when it can be (no chromadb import), else through Chroma."""
+        if not self.shared:
+            ids = read_chunk_ids(self.dir / "chroma")
+            if ids is not None:
+                return ids
+        return self.vectors.chunk_ids()
 
     @classmethod
     def open_existing(cls, index_dir: Path, embedder: Embedder, chunker: ChunkerSettings,
@@ -88,7 +109,7 @@ class Index:
         BM25 and vectors always agree. A search keeps the index it started with; while a
         save swaps folders, the last one loaded goes on serving."""
         with self._lexical_lock:
-            stamp = BM25Index.stamp(self.dir) if self.vectors.shared else self._lexical_stamp
+            stamp = BM25Index.stamp(self.dir) if self.shared else self._lexical_stamp
             if self._lexical is None or (stamp is not None and stamp != self._lexical_stamp):
                 self._load_lexical()
             assert self._lexical is not None

@@ -28,6 +28,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from index import unchanged
 from index.lexical import BM25Index
 from index.sentence_vectors import SentenceVectors, embed_new
 from index.store import Index, clear_build_progress, write_build_progress
@@ -94,7 +95,7 @@ def sync(index: Index, sources_dir: Path, paths: list[Path] | None = None,
     `sentence_vectors`: how sentence vectors are made (`index.sentence_vectors`).
     A full disk (vectors, manifest or BM25) is `DiskFullError`: the order of writes above
     leaves an index the next sync completes, so nothing indexed before is lost."""
-    shared = getattr(index.vectors, "shared", False)
+    shared = index.shared
     where = f"{index.dir} (or the Chroma server's)" if shared else index.dir
     with disk_full_guard(where):
         try:
@@ -118,6 +119,12 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
     # it got (`Index.open_existing`, `Citewise.stream`). An update is not: every document
     # indexed before stays answerable until its new version switches in.
     building = not known
+    key = unchanged.sync_key(index.chunker.fingerprint(), ocr, max_doc_chars,
+                             max_doc_seconds)
+    if (paths is None and known and not found.failed
+            and _nothing_to_read(index, files, sources_dir, known, key, max_doc_chars,
+                                 summary)):
+        return summary
     if building:
         write_build_progress(index.dir, 0, len(files))
     docs, failed_ids = _read(files, sources_dir, summary, progress, max_doc_chars,
@@ -197,9 +204,40 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
     if (todo or summary.removed or lexical is None or len(lexical) != len(wanted)
             or set(lexical) != wanted):
         index.rebuild_lexical()
+    if summary.failed or summary.warnings:
+        unchanged.forget(index)  # the next sync reads every file again
+    elif paths is None:
+        unchanged.record(index, key)  # the next may skip reading (`index.unchanged`)
     manifest.set_meta(SYNC_STATE, "done")
     summary.chunks_total = len(wanted)
     return summary
+
+
+def _nothing_to_read(index: Index, files: list[Path], sources_dir: Path,
+                     known: dict, key: str, max_doc_chars: int | None,
+                     summary: IngestSummary) -> bool:
+    """True (and `summary` filled in) when no file needs reading: each one's raw bytes
+    are those of the manifest and nothing else changed since the last sync
+    (`index.unchanged`). Only the raw files are hashed: no reader child, no chromadb."""
+    manifest = index.manifest
+    if manifest.get_meta(SYNC_STATE) != "done" or not unchanged.last_sync_matches(index, key):
+        return False
+    found: dict[str, tuple[str, str]] = {}
+    for path in files:
+        try:
+            raw_hash, _ = _load_one(path, max_doc_chars)
+        except LoadError:
+            return False  # the full sync reports it
+        found[doc_id_for(path, sources_dir)] = (str(path), raw_hash)
+    if not unchanged.same_documents(index, found, known, index.chunker.fingerprint()):
+        return False
+    summary.unchanged.extend(found)
+    wanted = manifest.all_chunk_ids()
+    lexical = BM25Index.stored_ids(index.dir)
+    if lexical is None or len(lexical) != len(wanted) or set(lexical) != wanted:
+        index.rebuild_lexical()
+    summary.chunks_total = len(wanted)
+    return True
 
 
 def _read(files: list[Path], sources_dir: Path, summary: IngestSummary, progress: bool,

@@ -126,6 +126,30 @@ def _client(path: Path, url: str | None = None):  # -> chromadb.ClientAPI
     return chromadb.PersistentClient(path=str(path), settings=settings)
 
 
+def read_chunk_ids(path: Path) -> set[str] | None:
+    """The chunk ids in the embedded store at `path`, read from Chroma's own SQLite file
+    (read-only, without importing chromadb: a sync that finds nothing changed uses it, see
+    `index.unchanged`). None when it cannot be read so (no store, or another layout of
+    Chroma's tables): then ask `ChromaVectors.chunk_ids`."""
+    import sqlite3
+
+    file = path / "chroma.sqlite3"
+    if not file.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
+        try:
+            rows = db.execute(
+                "SELECT e.embedding_id FROM embeddings e JOIN segments s ON e.segment_id = "
+                "s.id JOIN collections c ON s.collection = c.id WHERE c.name = ? AND "
+                "s.scope = 'METADATA'", (CHUNKS,)).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    return {r[0] for r in rows}
+
+
 def _batches(items: list[str], size: int = _LOOKUP_BATCH) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
