@@ -20,6 +20,7 @@ configured or installed (answer mode `auto` then falls back to extractive answer
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from app.config import Settings
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
+PROMPT_CACHE = "prompt-cache"  # folder of CITEWISE_MODEL_CACHE_DIR (`app.llm.prefix_cache`)
 
 
 class Generator(Protocol):
@@ -103,14 +105,19 @@ class LocalLlama:
     the same CPU).
     """
 
-    def __init__(self, model_path: Path, context_tokens: int = 4096, threads: int = 2):
+    def __init__(self, model_path: Path, context_tokens: int = 4096, threads: int = 2,
+                 prompt_cache_dir: Path | None = None):
+        """`prompt_cache_dir`: where `prime` keeps the prompt prefix it read
+        (`app.llm.prefix_cache`); None: it is read again in every process."""
         self.model_path = model_path
         self.context_tokens = context_tokens
         self.threads = threads
+        self.prompt_cache_dir = prompt_cache_dir
         self.name = model_path.name
         self._server: Any = None
         self._client: OpenAIChat | None = None
         self._lock = threading.Lock()
+        self._primed = False
 
     def _load(self) -> OpenAIChat:
         with self._lock:
@@ -132,6 +139,9 @@ class LocalLlama:
                 params.cpuparams_batch.n_threads = self.threads
                 params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
                 params.warmup = False
+                if self.prompt_cache_dir is not None:  # enables /slots save and restore
+                    self.prompt_cache_dir.mkdir(parents=True, exist_ok=True)
+                    params.slot_save_path = str(self.prompt_cache_dir) + os.sep
                 try:
                     self._server = xllamacpp.Server(params)
                 except Exception as exc:  # llama.cpp raises plain RuntimeErrors
@@ -144,6 +154,30 @@ class LocalLlama:
     def load(self) -> None:
         """Load the model now (the UI does this at start-up, not on the first question)."""
         self._load()
+
+    def prime(self, messages: Sequence[Message]) -> bool:
+        """Have the model read `messages`, the fixed beginning of later prompts, now (once
+        per process): from the prompt cache on disk when it holds them, else by reading
+        them and saving the cache. True when restored from disk."""
+        from app.llm import prefix_cache
+
+        client = self._load()
+        with self._lock:
+            if self._primed:
+                return False
+            self._primed = True
+        base = self._server.listening_address
+        file = None
+        if self.prompt_cache_dir is not None:
+            file = prefix_cache.slot_file(self.prompt_cache_dir, self.model_path,
+                                          self.context_tokens, messages)
+            if prefix_cache.restore(base, file):
+                return True
+        for _ in client.stream(messages, 1):
+            pass
+        if file is not None:
+            prefix_cache.save(base, file)
+        return False
 
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
         return self._load().stream(messages, max_tokens)
@@ -160,8 +194,10 @@ def make_generator(settings: Settings) -> Generator | None:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         return OpenAIChat(settings.llm_base_url, settings.llm_model, key)
     if settings.llm_model_path is not None:
-        return LocalLlama(settings.llm_model_path, settings.llm_context, settings.llm_threads)
+        return LocalLlama(settings.llm_model_path, settings.llm_context, settings.llm_threads,
+                          settings.model_cache_dir / PROMPT_CACHE)
     if importlib.util.find_spec("xllamacpp") is None or not model_file.available():
         return None
     path = model_file.default_model_path(settings.model_cache_dir)
-    return LocalLlama(path, settings.llm_context, settings.llm_threads)
+    return LocalLlama(path, settings.llm_context, settings.llm_threads,
+                      settings.model_cache_dir / PROMPT_CACHE)

@@ -294,6 +294,8 @@ def warm_up_model(service: Citewise) -> None:
     try:
         if service.mode() != "generative":
             return
+        if service.prime_generator():  # loaded; the prefix from its disk cache if saved
+            return
         generator = service.generator
         load = getattr(generator, "load", None)
         if generator is not None and callable(load):
