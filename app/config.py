@@ -31,8 +31,11 @@ class Settings(BaseSettings):
     sources_dir: Path = Field(Path("data/sources"), description="Folder of source documents.")
     index_dir: Path = Field(Path("data/index"), description="Folder the index is kept in.")
     embedding_model: str = Field(
-        "all-MiniLM-L6-v2",
-        description="Packaged model name, a local sentence-transformers folder, or a hub id.")
+        "all-MiniLM-L6-v2-int8",
+        description="Packaged model name (all-MiniLM-L6-v2-int8, int8 ONNX, no torch; "
+                    "all-MiniLM-L6-v2, fp32), a local sentence-transformers folder, or a "
+                    "hub id. Unset, an index built with the fp32 model keeps it "
+                    "(app.service.embedding_model).")
     embed_batch_size: int = Field(32, ge=1, le=4096, description="Chunks per embedding batch.")
     sentence_vectors: Literal["pooled", "separate"] = Field(
         "separate",

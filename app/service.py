@@ -24,9 +24,9 @@ from app.answer.types import Answer, AnswerEvent, Final, Mode, final_answer
 from app.config import Settings
 from app.conversation import Conversation, rewrite_query
 from app.llm.backends import Generator
-from index.embedder import Embedder, make_embedder
+from index.embedder import PACKAGED_MODEL, Embedder, make_embedder
 from index.lock import IndexLock
-from index.manifest import DocRecord
+from index.manifest import DocRecord, Manifest
 from index.store import Index, build_progress
 from index.sync import IngestSummary, sync
 from index.watch import StopEvent
@@ -38,7 +38,19 @@ if TYPE_CHECKING:
 
 
 def default_embedder(settings: Settings) -> Embedder:
-    return make_embedder(settings.embedding_model, settings.embed_batch_size)
+    return make_embedder(embedding_model(settings), settings.embed_batch_size)
+
+
+def embedding_model(settings: Settings) -> str:
+    """The model to embed with: `CITEWISE_EMBEDDING_MODEL` when it is set; unset, the
+    default (int8), except for an index built with the fp32 packaged model, the default
+    before 0.15, which keeps it (its vectors stay valid and nothing is re-embedded) until
+    `citewise ingest --rebuild` builds it again with the default."""
+    if "embedding_model" in settings.model_fields_set:
+        return settings.embedding_model
+    if Manifest.built_with(settings.index_dir) == PACKAGED_MODEL:
+        return PACKAGED_MODEL
+    return settings.embedding_model
 
 
 class Citewise:
@@ -96,6 +108,8 @@ class Citewise:
         if rebuild:
             self._close_index()  # its files and collections are about to go
             Index.wipe(settings.index_dir, settings.chroma_url)
+            if self._embedder is None:  # an old fp32 index gave its model: the default now
+                self.__dict__.pop("embedder", None)
         index = Index(settings.index_dir, self.embedder, self._chunker(), settings.chroma_url,
                       rechunk=True)
         try:

