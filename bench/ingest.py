@@ -1,8 +1,8 @@
 """Ingest throughput on real PubMed abstracts: citewise against the model's own ceiling and
 against stock llama-index, on the same corpus in one process.
 
-    .venv/bin/python -m bench.ingest [--docs 1000 ...] [--no-stock] [--model NAME]
-        [--matched] [--sentence-vectors separate pooled]
+    .venv/bin/python -m bench.ingest [--docs 1000 ...] [--no-stock] [--model NAME ...]
+        [--matched] [--sentence-vectors separate pooled] [--no-all-texts]
 
 For each corpus size (`--docs`, several allowed; more than the wheel holds means all):
 
@@ -74,8 +74,8 @@ def counting(embedder) -> Counting:
         Counting(embedder)
 
 
-def run_size(n_docs: int, embedder, st_model, stock: bool, matched: bool,
-             work: Path, methods: tuple[str, ...] = ("pooled",)) -> dict:
+def run_size(n_docs: int, embedders: list, st_model, stock: bool, matched: bool,
+             work: Path, methods: tuple[str, ...] = ("pooled",), all_texts: bool = True) -> dict:
     from app.config import Settings
     from app.service import Citewise
     from ingest.chunking import chunk_sentences
@@ -85,18 +85,20 @@ def run_size(n_docs: int, embedder, st_model, stock: bool, matched: bool,
     files = sorted(sources.glob("*.txt"))
     row: dict = {"docs": n, "mb": round(sum(f.stat().st_size for f in files) / 1e6, 2)}
 
-    # (b) citewise, once per way of making sentence vectors (the last one is "(b)")
+    # (b) citewise, once per model and way of making sentence vectors (the last is "(b)")
     row["b_methods"] = {}
-    for method in methods:
+    for embedder, method in [(e, m) for e in embedders for m in methods]:
         count = counting(embedder)
-        settings = Settings(sources_dir=sources, index_dir=work / f"index-{n_docs}-{method}",
+        settings = Settings(sources_dir=sources,
+                            index_dir=work / f"index-{n_docs}-{embedder.name}-{method}",
+                            embedding_model=embedder.name,
                             embed_batch_size=BATCH, sentence_vectors=method, _env_file=None)
         service = Citewise(settings, embedder=count)
         load = load_now()
         t0, c0 = time.perf_counter(), time.process_time()
         summary = service.ingest()
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-        row["b_methods"][method] = {
+        row["b_methods"][f"{embedder.name} {method}"] = {
             "s": seconds, "cpu_s": cpu, "texts_embedded": count.texts, "load_before": load,
             "sentences_pooled": summary.sentences_pooled,
             "sentences_alone": summary.sentences_alone}
@@ -117,10 +119,11 @@ def run_size(n_docs: int, embedder, st_model, stock: bool, matched: bool,
 
     row["load_before_a"] = load_now()
     row["a_s"], row["a_cpu_s"] = encode(chunk_texts)
-    all_texts = list(dict.fromkeys(chunk_texts + sentence_texts))
-    row["a2_texts"] = len(all_texts)
-    row["load_before_a2"] = load_now()
-    row["a2_s"], row["a2_cpu_s"] = encode(all_texts)
+    if all_texts:
+        texts = list(dict.fromkeys(chunk_texts + sentence_texts))
+        row["a2_texts"] = len(texts)
+        row["load_before_a2"] = load_now()
+        row["a2_s"], row["a2_cpu_s"] = encode(texts)
 
     # (c) stock llama-index
     if stock:
@@ -167,12 +170,13 @@ def stock_ingest(files: list[Path], folder: Path, chunk_size: int | None = None,
 def summarise(row: dict) -> dict:
     out = dict(row)
     out["a_chunks_per_s"] = row["chunks"] / row["a_s"]
-    out["a2_chunks_per_s"] = row["chunks"] / row["a2_s"]
     out["b_chunks_per_s"] = row["chunks"] / row["b_s"]
     out["b_over_a"] = row["a_s"] / row["b_s"]
-    out["b_over_a2"] = row["a2_s"] / row["b_s"]
     out["b_over_a_cpu"] = row["a_cpu_s"] / row["b_cpu_s"]
-    out["b_over_a2_cpu"] = row["a2_cpu_s"] / row["b_cpu_s"]
+    if "a2_s" in row:
+        out["a2_chunks_per_s"] = row["chunks"] / row["a2_s"]
+        out["b_over_a2"] = row["a2_s"] / row["b_s"]
+        out["b_over_a2_cpu"] = row["a2_cpu_s"] / row["b_cpu_s"]
     if "c_s" in row:
         out["c_chunks_per_s"] = row["c_chunks"] / row["c_s"]
         out["b_over_c_docs"] = row["c_s"] / row["b_s"]
@@ -192,8 +196,8 @@ def print_rows(rows: list[dict]) -> None:
                "(c') matched chunks", "(c') s", "(b)/(c') time", "CPU s (a)/(a')/(b)/(c)/(c')"]
     body = []
     for r in rows:
-        body.append([r["docs"], r["chunks"], r["a_chunks_per_s"], r["a2_chunks_per_s"],
-                     r["b_chunks_per_s"], r["b_s"], r["b_over_a"], r["b_over_a2"],
+        body.append([r["docs"], r["chunks"], r["a_chunks_per_s"], r.get("a2_chunks_per_s", "-"),
+                     r["b_chunks_per_s"], r["b_s"], r["b_over_a"], r.get("b_over_a2", "-"),
                      r.get("c_chunks", "-"), r.get("c_chunks_per_s", "-"), r.get("c_s", "-"),
                      r.get("b_over_c_chunks", "-"), r.get("b_over_c_docs", "-"),
                      r.get("c2_chunks", "-"), r.get("c2_s", "-"), r.get("b_over_c2_docs", "-"),
@@ -215,7 +219,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-stock", action="store_true", help="skip (c), stock llama-index")
     parser.add_argument("--matched", action="store_true",
                         help="also (c'): stock llama-index with citewise's chunk settings")
-    parser.add_argument("--model", default="all-MiniLM-L6-v2")
+    parser.add_argument("--model", nargs="+", default=["all-MiniLM-L6-v2-int8"],
+                        help="(b) with each model, in this order")
+    parser.add_argument("--no-all-texts", action="store_true",
+                        help="skip (a'), encode of the chunk texts and their sentences")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--sentence-vectors", nargs="+", default=["pooled"],
                         choices=["pooled", "separate"],
@@ -225,17 +232,17 @@ def main(argv: list[str] | None = None) -> dict:
 
     from index.embedder import SentenceTransformerEmbedder, make_embedder
 
-    embedder = make_embedder(args.model, BATCH)
-    embedder.embed_documents(["warm up the model"] * 4)
-    if isinstance(embedder, SentenceTransformerEmbedder):
-        st_model = embedder._load()
-    else:  # the ceiling is always the fp32 SentenceTransformer (the issue's anchor)
-        st_model = SentenceTransformerEmbedder(batch_size=BATCH)._load()
+    embedders = [make_embedder(m, BATCH) for m in args.model]
+    for embedder in embedders:
+        embedder.embed_documents(["warm up the model"] * 4)
+    fp32 = [e for e in embedders if isinstance(e, SentenceTransformerEmbedder)]
+    # the ceiling is always the fp32 SentenceTransformer (the issue's anchor)
+    st_model = (fp32[0] if fp32 else SentenceTransformerEmbedder(batch_size=BATCH))._load()
     work = args.work or Path(tempfile.mkdtemp(prefix="citewise-bench-ingest-"))
     rows = []
     for n in args.docs:
-        row = run_size(n, embedder, st_model, not args.no_stock, args.matched, work,
-                       tuple(args.sentence_vectors))
+        row = run_size(n, embedders, st_model, not args.no_stock, args.matched, work,
+                       tuple(args.sentence_vectors), not args.no_all_texts)
         rows.append(summarise(row))
         print_rows(rows)
     path = write_json(args.name, {"model": args.model, "batch_size": BATCH, "rows": rows})
