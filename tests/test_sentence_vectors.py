@@ -174,3 +174,16 @@ def test_the_setting_reaches_the_sync(settings: Settings) -> None:
     assert summary.sentences_pooled > 0 and embedder.span_calls == summary.chunks_embedded
     assert summary.to_json()["sentences_pooled"] == summary.sentences_pooled
     assert summary.sentences_alone == embedder.calls  # only the fallbacks encoded alone
+
+
+def test_each_way_of_making_vectors_has_its_own_distractor_index(tmp_path) -> None:
+    from eval.command import distractor_index_name
+
+    def name(**update) -> str:
+        return distractor_index_name(Settings(index_dir=tmp_path / "none", _env_file=None,
+                                              **update))
+
+    assert name(embedding_model="all-MiniLM-L6-v2") == "index"  # the cache made before
+    assert name() == "index-all-MiniLM-L6-v2-int8-separate"
+    assert name(sentence_vectors="pooled") == "index-all-MiniLM-L6-v2-int8-pooled"
+    assert name(embedding_model="/models/my model") == "index-_models_my_model-separate"
