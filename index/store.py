@@ -49,14 +49,20 @@ class Index:
             raise
         self._vectors: ChromaVectors | None = None
         self._vectors_lock = threading.Lock()
+        if self.shared:  # a server is asked at once: one clear line if it is down
+            try:
+                self.vectors  # noqa: B018
+            except BaseException:
+                self.manifest.close()
+                raise
         self._lexical: BM25Index | None = None
         self._lexical_stamp: tuple[int, int] | None = None
         self._lexical_lock = threading.Lock()  # one thread loads; the others wait for it
 
     @property
     def vectors(self) -> ChromaVectors:
-        """The Chroma collections, opened on first use: a sync that finds nothing changed
-        (`index.sync`) never imports chromadb."""
+        """The Chroma collections, opened on first use (a server's at once): a sync that
+        finds nothing changed (`index.unchanged`) never imports chromadb."""
         with self._vectors_lock:
             if self._vectors is None:
                 self._vectors = ChromaVectors(self.dir / "chroma", self.embedder.name,
