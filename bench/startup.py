@@ -47,10 +47,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve_once(env: dict[str, str], timeout: float = 120.0) -> dict:
+def serve_once(env: dict[str, str], timeout: float = 120.0,
+               before: Path | None = None) -> dict:
     port = free_port()
+    argv, extra, cwd = command(before, "serve", "--port", str(port))
     start = time.perf_counter()
-    proc = subprocess.Popen([str(CITEWISE), "serve", "--port", str(port)], env=env, cwd=ROOT,
+    proc = subprocess.Popen(argv, env={**env, **extra}, cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     running: list[float] = []
 
@@ -151,11 +153,15 @@ def main(argv: list[str] | None = None) -> dict:
                                   r["first_output_s"] or "-", r["total_s"], r["peak_rss_mb"],
                                   " ".join(map(str, r["load"]))] for r in asks]))
         for run in range(1, args.runs + 1 if args.serve else 1):
-            row = {"model": model, "run": run, "load": load_now(), **serve_once(env)}
-            rows.append(row)
-            print(table(["model", "run", "served page s", "'running' printed s", "load 1/5/15"],
-                        [[r["model"], r["run"], r["served_s"], r["running_line_s"] or "-",
-                          " ".join(map(str, r["load"]))] for r in rows]))
+            for code, tree in codes:
+                row = {"model": model, "code": code, "run": run, "load": load_now(),
+                       **serve_once(env, before=tree)}
+                rows.append(row)
+                print(table(["model", "code", "run", "served page s", "'running' printed s",
+                             "load 1/5/15"],
+                            [[r["model"], r["code"], r["run"], r["served_s"],
+                              r["running_line_s"] or "-", " ".join(map(str, r["load"]))]
+                             for r in rows]))
     path = write_json(args.name, {"rows": rows, "asks": asks})
     print(f"wrote {path}")
     return {"rows": rows}
