@@ -363,29 +363,16 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     import threading
 
     from app.api.server import serve as start
-    from app.web.app import warm_up, warm_up_model
+    from app.web.warm import warm_up_in_thread, warm_up_model
 
-    # The embedder and the index load in a thread while the UI is imported and built (the
-    # language model once the page is served); an error there stops `serve` as before.
-    failed: list[BaseException] = []
-
-    def warm() -> None:
-        try:
-            warm_up(service, model=False)
-        except BaseException as exc:  # noqa: BLE001  raised again below, in this thread
-            failed.append(exc)
-
-    warming = threading.Thread(target=warm, daemon=True, name="warm-up")
-    warming.start()
+    warmed = warm_up_in_thread(service)  # while the UI is imported and built
     try:
         running = start(service)
     except OSError as exc:
         raise click.ClickException(
             f"Cannot listen on {settings.host}:{settings.port} ({exc}): stop what uses the "
             "port, or pass --port N.") from None
-    warming.join()
-    if failed:
-        raise failed[0]
+    warmed()
     click.echo(f"citewise is running: open {running.url} in a browser (Ctrl-C stops it); "
                f"the API is at {running.url}/v1.")
     threading.Thread(target=warm_up_model, args=(service,), daemon=True,

@@ -31,6 +31,7 @@ from app.web import turn as chat
 from app.web.documents import ALLOWED_SUFFIXES, Documents, Outcome
 from app.web.feedback import record_feedback, write_export
 from app.web.sidebar import Sidebar
+from app.web.warm import warm_up, warm_up_model  # noqa: F401  (their old home)
 from ingest.errors import CitewiseError
 
 log = logging.getLogger(__name__)
@@ -271,40 +272,3 @@ def mode_info(service: Citewise) -> str:
     return ("extractive: sentences quoted from the sources. generative: answers written by "
             f"{model}, each sentence checked against the sources it cites. auto: generative "
             "when a model is available, else extractive.")
-
-
-def warm_up(service: Citewise, model: bool = True) -> None:
-    """Load the models and open the index now, not on the first question: the embedding
-    model, the BM25 index, and (`model`) the local language model when answers are
-    generative by default."""
-    service.embedder.embed_query("warm up")
-    try:
-        service.load_index()
-    except CitewiseError as exc:
-        log.warning("%s Upload documents in the Documents tab, or run `citewise ingest`.", exc)
-    if model:
-        warm_up_model(service)
-
-
-def warm_up_model(service: Citewise) -> None:
-    """Load the local language model and have it read the fixed part of the answer prompt
-    (rules and worked example), which llama.cpp then keeps in its prompt cache: the first
-    question pays only for its own evidence. `citewise serve` runs this in a thread once the
-    page is served; a question asked meanwhile waits for the model."""
-    try:
-        if service.mode() != "generative":
-            return
-        if service.prime_generator():  # loaded; the prefix from its disk cache if saved
-            return
-        generator = service.generator
-        load = getattr(generator, "load", None)
-        if generator is not None and callable(load):
-            load()
-            from app.answer.prompt import answer_messages
-
-            for _ in generator.stream(answer_messages("Warm up.", ["Warm up."]), 1):
-                pass
-    except CitewiseError as exc:  # the page says it again when a question is asked
-        log.warning("%s Generative answers will fail until this is fixed; extractive "
-                    "answers work.", exc)
-
