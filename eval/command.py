@@ -120,8 +120,9 @@ def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
 
         files = [p for p in sorted(settings.sources_dir.rglob("*")) if p.is_file()
                  and is_supported(p)]
-        stock = StockBaseline(files, resolve_model(  # the stock pipeline runs fp32
-            PACKAGED_MODEL if service.embedder.name == INT8_MODEL else service.embedder.name)[0])
+        model = settings.embedding_model  # the stock pipeline runs it as fp32
+        stock = StockBaseline(files, resolve_model(PACKAGED_MODEL if model == INT8_MODEL
+                                                   else model)[0])
         baseline_records = run_baseline(stock, gold, progress=progress)
         metrics["baseline"] = scoring.score_baseline(baseline_records)
         metrics["baseline"]["description"] = (

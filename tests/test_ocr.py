@@ -215,13 +215,15 @@ def test_a_scanned_pdf_is_ingested_and_cited(tmp_path, scan) -> None:
     on_page = set(references[1].split())
     assert sum(w in on_page for w in words) / len(words) >= 0.9
 
-    # The pages read are kept in the index: the next sync takes them from there, it does
-    # not OCR the unchanged scan again (a kept page altered by hand shows up in the text).
+    # The pages read are kept in the index: a sync that reads the unchanged scan again
+    # (named by path: an unchanged folder is not read at all) takes them from there, it
+    # does not OCR them again (a kept page altered by hand shows up in the text).
     kept = sorted((tmp_path / "index" / "ocr").glob("*.txt"))
     assert len(kept) == PAGES
     page_two = next(p for p in kept if "45%" in p.read_text())
     page_two.write_text("Mandelbrot syndrome was read from the kept page.\n")
-    again = service.ingest()
+    assert service.ingest().unchanged == ["scanned.pdf"]  # nothing read
+    again = service.ingest([service.settings.sources_dir / "scanned.pdf"])
     assert again.updated == ["scanned.pdf"] and again.pages_ocr == PAGES
     assert "Mandelbrot syndrome was read from the kept page." in \
         service.document_text("scanned.pdf")
