@@ -4,9 +4,11 @@ a polling wait, and starting a process that a test stops with Ctrl-C."""
 from __future__ import annotations
 
 import contextlib
+import queue
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -48,6 +50,26 @@ def popen_interruptible(args: list[str], **kwargs: Any) -> subprocess.Popen:
         return subprocess.Popen(args, **kwargs)
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def wait_until_serving(server: subprocess.Popen, timeout: float = 120) -> list[str]:
+    """Read a started `citewise serve`'s output (text mode, stderr joined to stdout) until
+    it prints that it is running; its lines so far (the list goes on filling). A server
+    that exits first fails the test with what it printed."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in server.stdout or ()],
+                     daemon=True).start()
+    seen: list[str] = []
+
+    def running() -> bool:
+        while not lines.empty():
+            seen.append(lines.get())
+        if server.poll() is not None:
+            raise AssertionError(f"citewise serve exited: {''.join(seen)}")
+        return any("citewise is running" in line for line in seen)
+
+    wait_for(running, timeout, "citewise serve to print its address", interval=0.1)
+    return seen
 
 
 @contextlib.contextmanager

@@ -9,7 +9,6 @@ documents), and each conversation holds its client's questions in order, without
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import signal
 import sqlite3
@@ -25,7 +24,7 @@ from app.history import History
 from app.service import Citewise
 from tests.conftest import DEFAULT_SOURCES, QUESTION
 from tests.fakes import HashingEmbedder
-from tests.helpers import free_port, popen_interruptible, wait_for
+from tests.helpers import free_port, popen_interruptible, wait_until_serving
 from tests.ui_server import http_get
 
 pytestmark = pytest.mark.slow
@@ -59,24 +58,13 @@ def test_sigkill_during_a_burst_of_turns_keeps_every_completed_turn_and_no_parti
     server = popen_interruptible([sys.executable, "-m", "tests.child", "cli", "serve"],
                                  cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in server.stdout or ()],
-                     daemon=True).start()
-    seen: list[str] = []
-
-    def running() -> bool:
-        while not lines.empty():
-            seen.append(lines.get())
-        if server.poll() is not None:
-            raise AssertionError(f"citewise serve exited: {''.join(seen)}")
-        return any("citewise is running" in line for line in seen)
 
     completed: dict[int, list[str]] = {c: [] for c in range(CLIENTS)}
     wrong: list[str] = []
     done = threading.Event()
     lock = threading.Lock()
     try:
-        wait_for(running, 120, "citewise serve to print its address", interval=0.1)
+        wait_until_serving(server)
         url = f"http://127.0.0.1:{port}"
         assert http_get(url + "/")[0] == 200
         from gradio_client import Client  # tests.ui_server turned telemetry off

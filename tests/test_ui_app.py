@@ -293,12 +293,11 @@ def test_login_when_configured(tmp_path: Path) -> None:
 def test_citewise_serve_prints_the_address_and_serves_it(tmp_path: Path) -> None:
     """`citewise serve` as `make run` starts it: the address it prints answers questions,
     and Ctrl-C stops it cleanly."""
-    import queue
     import signal
     import subprocess
     import sys
 
-    from tests.helpers import free_port, popen_interruptible, wait_for
+    from tests.helpers import free_port, popen_interruptible, wait_until_serving
     from tests.ui_server import real_embedder
 
     sources = tmp_path / "sources"
@@ -314,20 +313,9 @@ def test_citewise_serve_prints_the_address_and_serves_it(tmp_path: Path) -> None
     server = popen_interruptible(
         [str(Path(sys.executable).parent / "citewise"), "serve", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in server.stdout or ()],
-                     daemon=True).start()
-    seen: list[str] = []
-
-    def running() -> bool:
-        while not lines.empty():
-            seen.append(lines.get())
-        if server.poll() is not None:
-            raise AssertionError(f"citewise serve exited: {''.join(seen)}")
-        return any("citewise is running" in line for line in seen)
 
     try:
-        wait_for(running, 120, "citewise serve to print its address", interval=0.1)
+        seen = wait_until_serving(server)
         address = f"http://127.0.0.1:{port}"
         assert f"open {address} in a browser" in "".join(seen)
         assert http_get(address + "/")[0] == 200
