@@ -62,10 +62,6 @@ def asked(messages: Sequence[ChatMessage]) -> Asked:
 def answer_events(service: Answerer, turn: Asked, mode: Mode, k: int | None,
                   doc_ids: list[str] | None) -> Iterator[Searched | AnswerEvent]:
     """`Searched(query)`, then the answer stream (`Draft`s, `Retry`, then `Final`)."""
-    earlier = turn.conversation
-    if mode == "generative" and earlier.exchanges:
-        query = service.standalone_question(turn.question, earlier, mode)
-    else:
-        query = rewrite_query(turn.question, earlier.topic)
+    query = service.standalone_question(turn.question, turn.conversation, mode)
     yield Searched(query)
     yield from service.stream(query, k, doc_ids, mode)
