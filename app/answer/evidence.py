@@ -10,7 +10,9 @@
    an AI model are not candidates (`app.answer.injection`), nor are sentences that report
    nothing (`states_nothing`: a paper's title line, a structured abstract's aim or method).
 4. If the best candidate's score is below the abstention threshold the evidence is not
-   `answerable` (the threshold is calibrated on the gold set: `python -m eval.tune`).
+   `answerable` (the threshold is calibrated on the gold set: `python -m eval.tune`). Nor
+   is it for a request for the model's own knowledge or made-up text, which no source can
+   answer (`app.answer.injection.asks_beyond_sources`; `note` says so).
 5. Rerank: each candidate gains `LEXICAL_WEIGHT` times the share of the question's terms
    it holds, rarer terms weighing more, abbreviations standing for their long form
    (`index.terms`): MiniLM alone ranks a general sentence on the topic above the one that
@@ -30,7 +32,7 @@ import time
 from dataclasses import dataclass, replace
 
 from app.answer.candidate import Candidate
-from app.answer.injection import is_instruction
+from app.answer.injection import DECLINED_NOTE, asks_beyond_sources, is_instruction
 from app.answer.quantities import asked_quantities, asked_words, states
 from app.answer.responsive import Judge, Pair
 from index.hybrid import Hit, Retriever
@@ -52,6 +54,7 @@ class Evidence:
     figures: tuple[Candidate, ...] | None  # see `quantity_answers`
     answerable: bool  # the best candidate reaches the abstention threshold (and the judge)
     retrieve_ms: float
+    note: str = ""  # why a question is declined whatever the sources say, if it is
 
 
 def gather(retriever: Retriever, question: str, k: int, doc_ids: list[str] | None,
@@ -67,7 +70,8 @@ def gather(retriever: Retriever, question: str, k: int, doc_ids: list[str] | Non
         hits = retriever.search(question, k, doc_ids)
     retrieve_ms = (time.perf_counter() - t0) * 1000
     cands = candidates(hits)
-    answerable = bool(cands) and cands[0].score >= threshold
+    declined = asks_beyond_sources(question)
+    answerable = bool(cands) and cands[0].score >= threshold and not declined
     ranked: list[Candidate] = []
     figures = None
     if answerable:
@@ -80,7 +84,7 @@ def gather(retriever: Retriever, question: str, k: int, doc_ids: list[str] | Non
         found = quantity_answers(question, ranked)
         figures = None if found is None else tuple(found)
     return Evidence(asked, question, tuple(hits), tuple(cands), tuple(ranked), figures,
-                    answerable, retrieve_ms)
+                    answerable, retrieve_ms, DECLINED_NOTE if declined else "")
 
 
 def pairs(cands: list[Candidate], hits: list[Hit]) -> list[Pair]:
@@ -121,13 +125,43 @@ _AIM_OR_METHOD = re.compile(r"(?:objectives?|aims?|purposes?|methods?|materials 
                             r"design, setting,? (?:and )?participants)\s*:", re.IGNORECASE)
 
 
+# What a study set out to do, in running text: "This study investigated the impact of
+# X on Y.", "We aimed to ...", "The aim of this review was ...", "In this article, we review
+# ...". A verb of finding ("showed", "found") or one followed by "that" ("we report that X")
+# states a result and does not match.
+_STUDY_AIM = re.compile(
+    r"(?:(?:background|introduction|importance|context|rationale)\s*:\s*)?(?:"
+    r"(?:in )?(?:this|the present|the current|our) (?:study|work|paper|review|article|"
+    r"analysis|trial|report)(?:,? we)? (?:was designed to |aimed to |aims to |sought to |"
+    r"seeks to |set out to )?(?:investigat|examin|explor|evaluat|assess|describ|compar|"
+    r"determin|analy[sz]|characteri[sz]|review|summari[sz]|discuss|present|aim|focus)\w*"
+    r"|we (?:aimed|sought|set out|hypothesi[sz]ed|investigated|examined|explored|evaluated|"
+    r"assessed|analy[sz]ed|compared|studied|conducted|performed|describe|present|review|"
+    r"propose|recruited|enrolled|included|searched)\b"
+    r"|(?:the )?(?:aim|purpose|objective|goal)s? of (?:this|the present|the current|our) "
+    r"(?:study|work|paper|review|analysis|trial))(?! that\b)", re.IGNORECASE)
+
+# What the literature lacks: "Little is known about ...", "Information on X is limited.",
+# "Population-based evaluations of Y are lacking." Said of research, not of the topic
+# ("treatment options are limited" is a finding and does not match).
+_GAP = re.compile(
+    r"\b(?:little|not much) is known\b|\b(?:information|data|evidence|knowledge|research|"
+    r"studies|analys[ie]s|evaluations?|reports?|literature)\b[^.;]{0,80}?\b(?:is|are|"
+    r"remains?) (?:still |currently |very )?(?:limited|lacking|scarce|sparse)\b",
+    re.IGNORECASE)
+
+
 def states_nothing(sentence: str, title: str) -> bool:
     """True for a sentence that reports no finding: the document's own title (a paper's
-    title line is in its text, "Trajectories of depression ... cohort."), or a structured
+    title line is in its text, "Trajectories of depression ... cohort."), a structured
     abstract's statement of aim or method ("OBJECTIVES: To estimate ...", "Methods: HbA1c
-    concentrations were analysed ..."). On the topic of a question by design, neither
-    answers it; the passage around still shows them."""
-    if _AIM_OR_METHOD.match(sentence):
+    concentrations were analysed ..."), a study's aim in running text ("This study
+    investigated ...", `_STUDY_AIM`) or a gap in the literature (`_GAP`). On the topic of a
+    question by design, none answers it; the passage around still shows them. Over 7,691
+    sentences retrieved for the gold questions (top 10 chunks; default sources, and with
+    3,000 PubMed abstracts), the aim pattern matched 21 and the gap pattern 5, none
+    carrying a gold key point."""
+    if _AIM_OR_METHOD.match(sentence) or _STUDY_AIM.match(sentence) or _GAP.search(sentence):
         return True
     title, sentence = " ".join(title.split()).rstrip("."), " ".join(sentence.split())
     # a title taken from the first line is cut at 120 characters (`ingest.clean`)

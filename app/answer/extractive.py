@@ -174,4 +174,4 @@ class ExtractiveAnswerer:
         t2 = time.perf_counter()
         timings = {"retrieve_ms": evidence.retrieve_ms, "answer_ms": (t2 - t1) * 1000}
         return Answer(evidence.asked, tuple(sentences), tuple(citations), evidence.hits,
-                      abstained=not chosen, timings=timings)
+                      abstained=not chosen, timings=timings, note=evidence.note)

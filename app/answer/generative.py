@@ -87,7 +87,7 @@ class GenerativeAnswerer:
                   citations: tuple[Citation, ...] = ()) -> Final:
             return Final(Answer(found.asked, sentences, citations, found.hits, not sentences,
                                 mode="generative", timings=timings,
-                                generator=self.generator.name))
+                                generator=self.generator.name, note=found.note))
 
         if not found.answerable:
             yield final()
