@@ -159,6 +159,19 @@ def test_merge_of_two_adjacent_sentences_supported() -> None:
     assert supported(claim)
 
 
+def test_a_sentence_that_refers_back_is_read_with_the_one_before_it() -> None:
+    passage = ("This paraneoplastic neuromyopathy was non-responsive with steroidal therapy. "
+               "The condition was dramatically improved by administering cyclophosphamide. "
+               "Breast cancer was treated with tamoxifen.")
+    checker = SupportChecker()
+    assert checker.check("The neuromyopathy was improved by cyclophosphamide.", passage).supported
+    # without the sentence that refers back, borrowing a neighbour's term still fails
+    plain = passage.replace("The condition was", "Later, it was")
+    assert not checker.check("The neuromyopathy was improved by cyclophosphamide.",
+                             plain).supported
+    assert not checker.check("The neuromyopathy was treated with tamoxifen.", passage).supported
+
+
 def test_key_terms() -> None:
     keys = key_terms("LEMS in small cell lung cancer affects calcium channels in 2% of Patients.")
     assert {"lem", "lung", "cancer", "calcium", "2%", "patient"} <= keys

@@ -137,11 +137,9 @@ class ExtractiveAnswerer:
                           judge=self.judge)
         return self.compose(evidence)
 
-    def compose(self, evidence: Evidence, brief: bool = False) -> Answer:
-        """The answer made of `evidence`'s best sentences (see the module docstring).
-        `brief`: its best `BRIEF` sentences only, with no list or context around them (the
-        generative fallback: a short answer, not a dump of source lines)."""
-        t1 = time.perf_counter()
+    def choose(self, evidence: Evidence, brief: bool = False) -> list[Candidate]:
+        """The sentences `compose` makes its answer of, in order; [] to abstain. (The
+        generative answerer gives them to the model as its evidence.)"""
         question, cands, ranked = evidence.question, list(evidence.candidates), \
             list(evidence.ranked)
         chosen: list[Candidate] = []
@@ -164,7 +162,14 @@ class ExtractiveAnswerer:
                 listed = as_one(listed)
                 chosen = (listed + rest if ASKS_LIST.search(question)
                           else rest[:1] + listed + rest[1:])
-        chosen = chosen[:min(self.max_sentences, MAX_CITATIONS)]  # context and lists too
+        return chosen[:min(self.max_sentences, MAX_CITATIONS)]  # context and lists too
+
+    def compose(self, evidence: Evidence, brief: bool = False) -> Answer:
+        """The answer made of `evidence`'s best sentences (see the module docstring).
+        `brief`: its best `BRIEF` sentences only, with no list or context around them (the
+        generative fallback: a short answer, not a dump of source lines)."""
+        t1 = time.perf_counter()
+        chosen = self.choose(evidence, brief)
         citations: list[Citation] = []
         sentences: list[AnswerSentence] = []
         for cand in chosen:

@@ -20,7 +20,9 @@ Method of ``SupportChecker.check(claim, passage)``
 2. The passage is split into sentences (``ingest.text.split_sentences``). Candidate *sources* are
    each sentence, and each pair of adjacent sentences when both sentences contribute at least
    two claim words the other lacks (a genuine merge, so one stray word borrowed from a
-   neighbour does not make a source), and each list: a lead-in ending with ":" with the
+   neighbour does not make a source), or when the second refers back to the first ("The
+   condition was improved by X." after "This neuromyopathy was ...": what it says is said of
+   the first's subject) and each contributes a claim word, and each list: a lead-in ending with ":" with the
    bullet items that follow it ("Associated conditions include: • A • B" supports "A and B
    are associated conditions"). The lexical score of a source is the weighted share of
    claim words it contains. With ``embed`` the score of a source is
@@ -54,6 +56,7 @@ from ingest.text import (
     NEGATION_WORDS,
     STOP_WORDS,
     content_words,
+    refers_back,
     split_sentences,
     stem,
     strip_citation_markers,
@@ -279,7 +282,8 @@ class SupportChecker:
         out = [_Source(s, w) for s, w in zip(sents, words, strict=True)]
         for i in range(len(sents) - 1):
             a, b = words[i] & claim_words, words[i + 1] & claim_words
-            if len(a - b) >= 2 and len(b - a) >= 2:
+            if (len(a - b) >= 2 and len(b - a) >= 2
+                    or refers_back(sents[i + 1]) and a - b and b - a):
                 out.append(_Source(sents[i] + " " + sents[i + 1], words[i] | words[i + 1]))
             if sents[i].rstrip().endswith(":"):  # a lead-in and its list are one statement
                 j = i + 1
