@@ -22,10 +22,10 @@ Method of ``SupportChecker.check(claim, passage)``
    two claim words the other lacks (a genuine merge, so one stray word borrowed from a
    neighbour does not make a source), or when the second refers back to the first ("The
    condition was improved by X." after "This neuromyopathy was ...": what it says is said of
-   the first's subject) and each contributes a claim word, and each list: a lead-in ending with ":" with the
-   bullet items that follow it ("Associated conditions include: • A • B" supports "A and B
-   are associated conditions"). The lexical score of a source is the weighted share of
-   claim words it contains. With ``embed`` the score of a source is
+   the first's subject) and each contributes a claim word, and each list: a lead-in ending
+   with ":" with the bullet items that follow it ("Associated conditions include: • A • B"
+   supports "A and B are associated conditions"). The lexical score of a source is the
+   weighted share of claim words it contains. With ``embed`` the score of a source is
    ``(1 - embed_weight) * lexical + embed_weight * max(0, cosine(claim, source))``.
    The best-scoring source is the *best source sentence*.
 3. Penalty: ``-term_penalty`` for each key term of the claim absent from the best source,
