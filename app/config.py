@@ -100,6 +100,11 @@ class Settings(BaseSettings):
                                             "llm_context (checked).")
     llm_evidence: int = Field(4, ge=1, le=20,
                               description="Source sentences given to the model as evidence.")
+    model_judge: Literal["auto", "on", "off"] = Field(
+        "auto", description="Have the language model judge whether the best source sentences "
+                            "answer the question before answering (app/answer/"
+                            "answerability.py); auto: in generative mode; on: in extractive "
+                            "mode too (it loads the model); off: never.")
     judge: bool = Field(False, description="Judge whether each source sentence answers the "
                                           "question before it is used "
                                           "(app/answer/responsive.py); off: topic only.")

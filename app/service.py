@@ -34,6 +34,7 @@ from ingest.chunking import ChunkerSettings
 from ingest.errors import CitewiseError, ConfigError, disk_full_guard
 
 if TYPE_CHECKING:
+    from app.answer.answerability import ModelJudge
     from app.history import History
 
 
@@ -229,7 +230,8 @@ class Citewise:
 
             extractive = ExtractiveAnswerer(self.index.retriever(), settings.abstain_threshold,
                                             settings.max_answer_sentences,
-                                            judge=self._judge())
+                                            judge=self._judge(),
+                                            answer_judge=self._model_judge("extractive"))
             yield Final(extractive.answer(question, k, doc_ids))
             return
         from app.answer.generative import GenerativeAnswerer
@@ -239,8 +241,20 @@ class Citewise:
         answerer = GenerativeAnswerer(self.index.retriever(), self.generator,
                                       settings.abstain_threshold, settings.llm_evidence,
                                       settings.llm_max_tokens, settings.max_answer_sentences,
-                                      judge=self._judge())
+                                      judge=self._judge(),
+                                      answer_judge=self._model_judge("generative"))
         yield from answerer.stream(question, k, doc_ids)
+
+    def _model_judge(self, mode: Mode) -> ModelJudge | None:
+        """The language model as the judge of answerability (`app.answer.answerability`) when
+        the settings want it in `mode` and the model gives token probabilities."""
+        from app.answer.answerability import ModelJudge, TokenScorer
+
+        wanted = self.settings.model_judge
+        if wanted == "off" or (wanted == "auto" and mode != "generative"):
+            return None
+        generator = self.generator
+        return ModelJudge(generator) if isinstance(generator, TokenScorer) else None
 
     def _judge(self) -> Judge | None:
         """The responsiveness judge (`app.answer.responsive`), unless settings turn it off."""

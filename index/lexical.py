@@ -26,7 +26,7 @@ _LOAD_LOCK = threading.Lock()
 
 # The tokeniser is the one every room uses (`ingest.text.search_words`). A saved index
 # records its version: an index saved with another one is rebuilt by the next sync.
-TOKENIZER_VERSION = "search_words-1"
+TOKENIZER_VERSION = "search_words-2"  # 2: British spellings made American (`ingest.text.american`)
 
 
 class BM25Index:

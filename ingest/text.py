@@ -32,6 +32,13 @@ Only the standard library is used. Every helper is pure and documented here:
     3. a final ``-e`` is dropped when at least 4 letters remain, so that the forms of one
        verb meet (cause, causes, caused, causing -> caus).
 
+    0. (before the others) British spellings become American ones, so that "tumour" meets
+       "tumor" and "anaemia" "anemia": ``-our`` -> ``-or`` in words of 6+ letters (tumour,
+       behaviours; not hour, four); ``ae`` -> ``e`` after a letter (haemorrhage, leukaemia,
+       paediatric); a leading ``oe`` -> ``e`` (oedema, oesophagus, oestrogen), ``oea`` ->
+       ``ea`` (diarrhoea) and ``foet`` -> ``fet``; ``-ise``/``-yse`` forms -> ``-ize``/``-yze``
+       after 3+ letters (characterised, analysing, organisation).
+
     Stems are not words; they are only compared with other stems.
 
 ``numbers(s)``
@@ -141,11 +148,28 @@ def normalise(s: str) -> str:
     return _WS_RE.sub(" ", s.lower()).strip()
 
 
+_BRITISH = (
+    (re.compile(r"(?<=\w{3})our(?=(?:s|ed|ing|able|ite|ites)?$)"), "or"),
+    (re.compile(r"(?<=\w)ae"), "e"),
+    (re.compile(r"^oe(?=[a-z])"), "e"),
+    (re.compile(r"oea"), "ea"),
+    (re.compile(r"^foet"), "fet"),
+    (re.compile(r"(?<=\w{3})([iy])s(?=e$|es$|ed$|ing$|ation$|ations$)"), r"\1z"),
+)
+
+
+def american(word: str) -> str:
+    """``word`` (lower case) in American spelling (step 0 of ``stem``)."""
+    for pattern, repl in _BRITISH:
+        word = pattern.sub(repl, word)
+    return word
+
+
 def stem(word: str) -> str:
     """Conservatively strip an English suffix from a lower-case word (see module docstring)."""
     if len(word) <= 3 or not word.isalpha():
         return word
-    w = word
+    w = american(word)
     if w.endswith("ies") and len(w) > 4:
         w = w[:-3] + "y"
     elif w.endswith("sses") or (w.endswith("es") and w[:-2].endswith(("s", "x", "z", "ch", "sh"))):

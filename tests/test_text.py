@@ -55,6 +55,24 @@ def test_stem(word: str, expected: str) -> None:
     assert stem(word) == expected
 
 
+@pytest.mark.parametrize(("british", "american"), [
+    ("tumours", "tumors"), ("behaviour", "behavior"), ("haemorrhage", "hemorrhage"),
+    ("leukaemia", "leukemia"), ("paediatric", "pediatric"), ("oedema", "edema"),
+    ("oesophagus", "esophagus"), ("diarrhoea", "diarrhea"), ("characterised", "characterized"),
+    ("analysing", "analyzing"), ("organisation", "organization"),
+])
+def test_british_and_american_spellings_meet(british: str, american: str) -> None:
+    assert content_words(british) == content_words(american)
+
+
+@pytest.mark.parametrize("word", ["hour", "four", "disease", "crisis", "aerobic", "paralysis",
+                                  "poem", "raise"])
+def test_words_that_only_look_british_are_left_as_they_are(word: str) -> None:
+    from ingest.text import american
+
+    assert american(word) == word
+
+
 def test_numbers_units_percent_and_footnotes() -> None:
     text = (
         "The prevalence is 1% to 1.6% and 50 % had it within 2 years (a 2-year window); "

@@ -35,7 +35,10 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 
+from app.answer.answerability import NOTE as JUDGED_NOTE
+from app.answer.answerability import ModelJudge, judged_answerable
 from app.answer.candidate import Candidate, citation
 from app.answer.context import ASKS_LIST, as_one, key, matching_list, with_context
 from app.answer.evidence import Evidence, gather
@@ -125,8 +128,10 @@ def _without(cands: list[Candidate], drop: list[Candidate]) -> list[Candidate]:
 
 class ExtractiveAnswerer:
     def __init__(self, retriever: Retriever, abstain_threshold: float,
-                 max_sentences: int = 4, margin: float = 0.15, judge: Judge | None = None):
+                 max_sentences: int = 4, margin: float = 0.15, judge: Judge | None = None,
+                 answer_judge: ModelJudge | None = None):
         self.retriever = retriever
+        self.answer_judge = answer_judge
         self.threshold = abstain_threshold
         self.max_sentences = max_sentences
         self.margin = margin
@@ -135,7 +140,11 @@ class ExtractiveAnswerer:
     def answer(self, question: str, k: int, doc_ids: list[str] | None = None) -> Answer:
         evidence = gather(self.retriever, question, k, doc_ids, self.threshold,
                           judge=self.judge)
-        return self.compose(evidence)
+        timings: dict[str, float] = {}
+        if evidence.answerable and not judged_answerable(self.answer_judge, evidence, timings):
+            evidence = replace(evidence, ranked=(), answerable=False, note=JUDGED_NOTE)
+        answer = self.compose(evidence)
+        return replace(answer, timings={**answer.timings, **timings})
 
     def choose(self, evidence: Evidence, brief: bool = False) -> list[Candidate]:
         """The sentences `compose` makes its answer of, in order; [] to abstain. (The

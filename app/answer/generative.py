@@ -38,6 +38,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 
+from app.answer.answerability import NOTE as JUDGED_NOTE
+from app.answer.answerability import ModelJudge, judged_answerable
 from app.answer.candidate import Candidate, citation
 from app.answer.context import ASKS_LIST, as_one, joined, matching_list
 from app.answer.evidence import Evidence, gather
@@ -64,8 +66,9 @@ WHOLE_LIST = "the whole list, verbatim, for the items the model chose from it"
 class GenerativeAnswerer:
     def __init__(self, retriever: Retriever, generator: Generator, abstain_threshold: float,
                  evidence: int = 4, max_tokens: int = 200, max_sentences: int = 4,
-                 judge: Judge | None = None):
+                 judge: Judge | None = None, answer_judge: ModelJudge | None = None):
         self.retriever = retriever
+        self.answer_judge = answer_judge
         self.generator = generator
         self.threshold = abstain_threshold
         self.evidence = evidence
@@ -84,10 +87,10 @@ class GenerativeAnswerer:
         timings = {"retrieve_ms": found.retrieve_ms}
 
         def final(sentences: tuple[AnswerSentence, ...] = (),
-                  citations: tuple[Citation, ...] = ()) -> Final:
+                  citations: tuple[Citation, ...] = (), note: str = found.note) -> Final:
             return Final(Answer(found.asked, sentences, citations, found.hits, not sentences,
                                 mode="generative", timings=timings,
-                                generator=self.generator.name, note=found.note))
+                                generator=self.generator.name, note=note))
 
         if not found.answerable:
             yield final()
@@ -95,6 +98,9 @@ class GenerativeAnswerer:
         if figures == () or (figures is None and asks_quantity(question) and not any(
                 states_quantity(c.text) for c in ranked[:self.evidence])):
             yield final()  # the figure asked for is stated nowhere
+            return
+        if not judged_answerable(self.answer_judge, found, timings):
+            yield final(note=JUDGED_NOTE)
             return
         shape = question_shape(question)
         cands = list(found.candidates)

@@ -20,6 +20,7 @@ configured or installed (answer mode `auto` then falls back to extractive answer
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -75,6 +76,35 @@ class OpenAIChat:
             raise GeneratorError(
                 f"Cannot reach the language model server at {self.base_url} ({exc}); start "
                 "it, or fix CITEWISE_LLM_BASE_URL.") from None
+
+
+    def first_token_probabilities(self, messages: Sequence[Message]) -> dict[str, float] | None:
+        """The likeliest first tokens of the reply with their probabilities (stripped, lower
+        case; `app.answer.answerability`), or None when the server gives no log
+        probabilities or fails: the caller then judges without them."""
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        body = {"model": self.model, "messages": list(messages), "max_tokens": 1,
+                "temperature": 0.0, "seed": 0, "logprobs": True, "top_logprobs": 10}
+        try:
+            response = httpx.post(f"{self.base_url}/chat/completions", json=body,
+                                  headers=headers, timeout=self.timeout_s)
+            top = response.json()["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
+            return None
+        return probabilities_from_logprobs(top) or None
+
+
+def probabilities_from_logprobs(top: Sequence[dict]) -> dict[str, float]:
+    """An OpenAI `top_logprobs` list as token -> probability, tokens stripped and lower
+    case, the probabilities of tokens that meet summed ("Yes" and " yes")."""
+    out: dict[str, float] = {}
+    for item in top:
+        token = str(item.get("token", "")).strip().lower()
+        if token:
+            out[token] = out.get(token, 0.0) + math.exp(float(item["logprob"]))
+    return out
 
 
 def _sse_deltas(lines: Iterator[str]) -> Iterator[str]:
@@ -181,6 +211,9 @@ class LocalLlama:
 
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
         return self._load().stream(messages, max_tokens)
+
+    def first_token_probabilities(self, messages: Sequence[Message]) -> dict[str, float] | None:
+        return self._load().first_token_probabilities(messages)
 
 
 def make_generator(settings: Settings) -> Generator | None:
