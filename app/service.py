@@ -60,6 +60,7 @@ class Citewise:
         self.settings = settings
         self._embedder = embedder
         self._generator = generator
+        self._judge_primed = False
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -168,8 +169,9 @@ class Citewise:
 
     def prime_generator(self) -> bool:
         """Have a local model read the fixed part of the answer prompt (rules and worked
-        example) now, from its prompt cache on disk when saved (`app.llm.prefix_cache`):
-        once per process, so a question pays only for its own evidence. False when the
+        example) now, from its prompt cache on disk when saved (`app.llm.prefix_cache`),
+        and the answerability judge's instruction and examples: once per process, so a
+        question pays only for its own evidence. False when the
         generator cannot be primed (a server, a fake)."""
         prime = getattr(self.generator, "prime", None)
         if not callable(prime):
@@ -177,6 +179,10 @@ class Citewise:
         from app.answer.prompt import answer_messages
 
         prime(answer_messages("Warm up.", ["Warm up."]))
+        judge = None if self._judge_primed else self._model_judge("generative")
+        self._judge_primed = True
+        if judge is not None:  # its fixed prefix stays in llama.cpp's prompt cache too
+            judge.probability("Warm up?", "Warm up.")
         return True
 
     def mode(self, requested: str | None = None) -> Mode:

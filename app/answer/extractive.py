@@ -147,8 +147,10 @@ class ExtractiveAnswerer:
         return replace(answer, timings={**answer.timings, **timings})
 
     def choose(self, evidence: Evidence, brief: bool = False) -> list[Candidate]:
-        """The sentences `compose` makes its answer of, in order; [] to abstain. (The
-        generative answerer gives them to the model as its evidence.)"""
+        """The sentences `compose` makes its answer of, in order; [] to abstain. (Given to
+        the model as its only evidence instead of the best-ranked sentences, they made
+        worse generative answers on the gold subset: key points 0.79 against 0.85,
+        fallback 5 of 19 against 2.)"""
         question, cands, ranked = evidence.question, list(evidence.candidates), \
             list(evidence.ranked)
         chosen: list[Candidate] = []

@@ -106,14 +106,8 @@ class GenerativeAnswerer:
         cands = list(found.candidates)
         listed = (as_one(matching_list(question, cands))[:1]
                   if shape == "list" or ASKS_LIST.search(question) else [])
-        import os
-        exp = os.environ.get("CITEWISE_EXP_EVIDENCE", "ranked")
-        pool = [joined(c, cands) for c in list(figures or ()) + ranked]
-        if exp == "chosen":
-            pool = self.extractive.choose(found)
-        elif exp == "chosen+pad":
-            pool = self.extractive.choose(found) + pool
-        evidence = _evidence(pool, self.evidence, listed)
+        evidence = _evidence([joined(c, cands) for c in list(figures or ()) + ranked],
+                             self.evidence, listed)
         attempts = [evidence]
         if len(evidence) > REPAIR_EVIDENCE:
             attempts.append(evidence[:REPAIR_EVIDENCE])
