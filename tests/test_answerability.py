@@ -57,6 +57,12 @@ def test_the_judge_answers_by_the_share_of_yes(probs, verdict) -> None:
         is verdict
 
 
+def test_the_judge_stops_at_the_first_sentence_that_answers() -> None:
+    scorer = FixedScorer({"yes": 0.9, "no": 0.1})
+    assert ModelJudge(scorer).answers("Q?", ["a.", "b."]) is True
+    assert len(scorer.prompts) == 1
+
+
 def test_the_judge_reads_only_the_best_sentences_with_its_examples_first() -> None:
     scorer = FixedScorer({"yes": 0.1, "no": 0.9})
     ModelJudge(scorer, judged=2).answers("Q?", ["a.", "b.", "c."])

@@ -85,13 +85,15 @@ class ModelJudge:
         return yes / (yes + no) if yes + no > 0 else None
 
     def answers(self, question: str, sentences: Sequence[str]) -> bool | None:
-        """False when none of the first `judged` sentences reaches `answers_min`; None when
-        the model judged none of them."""
-        seen = [p for s in sentences[:self.judged]
-                if (p := self.probability(question, s)) is not None]
-        if not seen:
-            return None
-        return max(seen) >= self.answers_min
+        """True at the first of the first `judged` sentences that reaches `answers_min`
+        (the rest are not read), False when none does; None when the model judged none."""
+        judged = False
+        for sentence in sentences[:self.judged]:
+            p = self.probability(question, sentence)
+            if p is not None and p >= self.answers_min:
+                return True
+            judged = judged or p is not None
+        return False if judged else None
 
 
 
