@@ -26,6 +26,10 @@ footnote digits glued to words and trailing reference numbers dropped: `Candidat
 so every statement is exactly what its citation says; the citation's quote and span stay
 the exact source text.
 
+With `CITEWISE_MODEL_JUDGE=on`, the language model first judges whether the best two
+sentences answer the question (`app.answer.answerability`); if neither does, the answer is a
+refusal with a note saying so.
+
 With the responsiveness judge (`app.answer.responsive`), the candidates are those it keeps,
 and a sentence after the first must reach `RESPONSIVE_SHARE` of the best candidate's
 probability: a sentence on the topic that answers nothing is not added.

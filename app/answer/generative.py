@@ -6,7 +6,10 @@
    threshold, or the question asks for a figure (a dose, a rate...) that no candidate on
    its subject states, abstain at once: the model is not asked, so it cannot make one up.
    With the responsiveness judge (`app.answer.responsive`) the evidence holds only the
-   sentences it keeps, and a question none of them answers is refused the same way.
+   sentences it keeps, and a question none of them answers is refused the same way. The
+   language model then judges whether the best two sentences answer the question
+   (`app.answer.answerability`, `CITEWISE_MODEL_JUDGE`); if neither does, it is refused
+   with a note saying so, before anything is written.
 2. The best `evidence` sentences (default 4), as readable text (no footnote digits), are
    numbered [1]..[n] in a short prompt (`app.answer.prompt`) that also says how to shape
    the answer (`app.answer.shape`: "Yes"/"No" first, every item of a list, the figure
