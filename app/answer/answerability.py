@@ -3,7 +3,7 @@
 Retrieval and the term rerank choose sentences by topic, and in a large corpus something is
 always on the topic ("How is type 2 diabetes treated?" finds a study of tele-prescription in
 type 2 diabetes). So, when a language model that gives token probabilities is at hand, it
-judges each of the best `JUDGED` evidence sentences on its own: a fixed instruction and five
+judges each of the best `JUDGED` evidence sentences on its own: a fixed instruction and six
 worked examples (made up, on other diseases than the gold set's), then "Question: ...
 Sentence: ...", and the probability of "Yes" over "Yes" + "No" as its first token. If no
 judged sentence reaches `ANSWERS_MIN`, the question is refused as one the sources do not
@@ -32,7 +32,8 @@ NOTE = ("None of the best source sentences answers this question (judged by the 
         "model), so it is not answered.")
 
 SYSTEM = ("You check sentences found for a question. Reply Yes if the sentence itself "
-          "states the answer to the question, or part of it. Reply No if it only mentions "
+          "states the answer to the question, or part of it, even when that answer is no "
+          "or shows the question's assumption to be wrong. Reply No if it only mentions "
           "the question's topic, says what a study set out to do or how it was done, or "
           "answers another question. Reply with one word: Yes or No.")
 EXAMPLES = (
@@ -45,6 +46,8 @@ EXAMPLES = (
     ("Does smoking raise the risk of bladder cancer?",
      "Smokers had three times the bladder cancer risk of people who never smoked.", "Yes"),
     ("Tell me a joke about nurses.", "Nurses are the largest group of health workers.", "No"),
+    ("Does vitamin C shorten the common cold?",
+     "In most trials, vitamin C did not shorten colds.", "Yes"),
 )
 
 
