@@ -36,7 +36,7 @@ def collect(settings: Settings, gold_path: Path, out: Path | None) -> list[dict]
     """The judged pairs of every gold question over the index of `settings`."""
     from app.answer.evidence import gather
     from app.service import Citewise
-    from eval.pairs import _bar
+    from ingest.progress import bar
 
     service = Citewise(settings)
     service.ingest()
@@ -47,7 +47,7 @@ def collect(settings: Settings, gold_path: Path, out: Path | None) -> list[dict]
     judge = ModelJudge(generator)
     retriever = service.index.retriever()
     rows: list[dict] = []
-    for q in _bar(load_gold(gold_path), True, "judge", "question"):
+    for q in bar(load_gold(gold_path), enabled=True, desc="judge", unit="question"):
         found = gather(retriever, q.question, settings.top_k, None, settings.abstain_threshold)
         if not found.answerable:
             continue

@@ -157,3 +157,11 @@ def test_the_setting_says_in_which_mode_the_model_judges(settings, embedder, set
     answer = service.ask(QUESTION, k=5, mode=mode)
     assert bool(model.scorer.prompts) is used
     assert answer.abstained is used
+
+
+def test_a_server_without_log_probabilities_is_asked_once(logprob_server) -> None:
+    LogprobServer.top = None
+    client = OpenAIChat(logprob_server)
+    assert client.first_token_probabilities([]) is None
+    assert client.first_token_probabilities([]) is None
+    assert len(LogprobServer.bodies) == 1

@@ -220,7 +220,7 @@ def test_the_packaged_model_warms_up_and_answers_verified(tmp_path: Path) -> Non
     """The real local model (about 1 GB, seconds per answer on 2 cores)."""
     from app.llm import model_file
     from app.llm.backends import LocalLlama
-    from app.web.app import warm_up
+    from app.web.warm import warm_up
 
     if not model_file.available():
         pytest.fail("The packaged language model is not installed: " + model_file.INSTALL_HINT)

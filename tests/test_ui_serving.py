@@ -137,7 +137,7 @@ class LoadingModel(ScriptedGenerator):
                                              ("extractive", 0)])
 def test_warm_up_loads_the_language_model_when_answers_are_generative(
         settings: Settings, mode: str, loads: int) -> None:
-    from app.web.app import warm_up
+    from app.web.warm import warm_up
 
     model = LoadingModel()
     warm_up(Citewise(settings.model_copy(update={"answer_mode": mode}), HashingEmbedder(),
@@ -147,7 +147,7 @@ def test_warm_up_loads_the_language_model_when_answers_are_generative(
 
 def test_warm_up_loads_bm25_before_the_first_question(
         service: Citewise, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.web.app import warm_up
+    from app.web.warm import warm_up
     from index.lexical import BM25Index
 
     service.ingest()
@@ -163,7 +163,7 @@ def test_warm_up_loads_bm25_before_the_first_question(
 def test_warm_up_only_warns_when_the_model_cannot_be_used(
         settings: Settings, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    from app.web.app import warm_up
+    from app.web.warm import warm_up
 
     generative = settings.model_copy(update={"answer_mode": "generative"})
     broken = LoadingModel(fails=True)

@@ -99,7 +99,6 @@ class ModelJudge:
         return False if judged else None
 
 
-
 def judged_answerable(judge: ModelJudge | None, found: Evidence,
                       timings: dict[str, float]) -> bool:
     """False when `judge` finds that none of `found`'s best sentences answers its question

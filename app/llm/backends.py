@@ -54,11 +54,12 @@ class OpenAIChat:
         self.api_key = api_key
         self.timeout_s = timeout_s
         self.name = f"{model} at {self.base_url}"
+        self._no_logprobs = False  # the server answered without them once
 
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
         import httpx
 
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        headers = self._headers()
         body = {"model": self.model, "messages": list(messages), "stream": True,
                 "max_tokens": max_tokens, "temperature": 0.0, "seed": 0}
         url = f"{self.base_url}/chat/completions"
@@ -77,23 +78,31 @@ class OpenAIChat:
                 f"Cannot reach the language model server at {self.base_url} ({exc}); start "
                 "it, or fix CITEWISE_LLM_BASE_URL.") from None
 
-
     def first_token_probabilities(self, messages: Sequence[Message]) -> dict[str, float] | None:
         """The likeliest first tokens of the reply with their probabilities (stripped, lower
         case; `app.answer.answerability`), or None when the server gives no log
-        probabilities or fails: the caller then judges without them."""
+        probabilities or fails: the caller then judges without them. A server that answers
+        without log probabilities is not asked again."""
         import httpx
 
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        if self._no_logprobs:
+            return None
         body = {"model": self.model, "messages": list(messages), "max_tokens": 1,
                 "temperature": 0.0, "seed": 0, "logprobs": True, "top_logprobs": 10}
         try:
             response = httpx.post(f"{self.base_url}/chat/completions", json=body,
-                                  headers=headers, timeout=self.timeout_s)
+                                  headers=self._headers(), timeout=self.timeout_s)
+        except httpx.HTTPError:
+            return None
+        try:
             top = response.json()["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
-        except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
+        except (ValueError, KeyError, IndexError, TypeError):
+            self._no_logprobs = response.status_code == 200
             return None
         return probabilities_from_logprobs(top) or None
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
 
 def probabilities_from_logprobs(top: Sequence[dict]) -> dict[str, float]:

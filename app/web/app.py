@@ -31,7 +31,6 @@ from app.web import turn as chat
 from app.web.documents import ALLOWED_SUFFIXES, Documents, Outcome
 from app.web.feedback import record_feedback, write_export
 from app.web.sidebar import Sidebar
-from app.web.warm import warm_up, warm_up_model  # noqa: F401  (their old home)
 from ingest.errors import CitewiseError
 
 log = logging.getLogger(__name__)
