@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 
 def default_embedder(settings: Settings) -> Embedder:
-    return make_embedder(embedding_model(settings), settings.embed_batch_size)
+    return make_embedder(embedding_model(settings), settings.embed_batch_size,
+                         settings.embed_bf16)
 
 
 def embedding_model(settings: Settings) -> str:

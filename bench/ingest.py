@@ -87,10 +87,10 @@ def run_size(n_docs: int, embedders: list, st_model, stock: bool, matched: bool,
 
     # (b) citewise, once per model and way of making sentence vectors (the last is "(b)")
     row["b_methods"] = {}
-    for embedder, method in [(e, m) for e in embedders for m in methods]:
+    for (label, embedder), method in [(e, m) for e in embedders for m in methods]:
         count = counting(embedder)
         settings = Settings(sources_dir=sources,
-                            index_dir=work / f"index-{n_docs}-{embedder.name}-{method}",
+                            index_dir=work / f"index-{n_docs}-{label}-{method}",
                             embedding_model=embedder.name,
                             embed_batch_size=BATCH, sentence_vectors=method, _env_file=None)
         service = Citewise(settings, embedder=count)
@@ -98,7 +98,7 @@ def run_size(n_docs: int, embedders: list, st_model, stock: bool, matched: bool,
         t0, c0 = time.perf_counter(), time.process_time()
         summary = service.ingest()
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-        row["b_methods"][f"{embedder.name} {method}"] = {
+        row["b_methods"][f"{label} {method}"] = {
             "s": seconds, "cpu_s": cpu, "texts_embedded": count.texts, "load_before": load,
             "sentences_pooled": summary.sentences_pooled,
             "sentences_alone": summary.sentences_alone}
@@ -227,15 +227,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--sentence-vectors", nargs="+", default=["pooled"],
                         choices=["pooled", "separate"],
                         help="(b) once per method, in this order; the last is (b)")
+    parser.add_argument("--bf16", nargs="+", default=["auto"], choices=["auto", "on", "off"],
+                        help="(b) with each CITEWISE_EMBED_BF16 value, in this order")
     parser.add_argument("--name", default="ingest", help="JSON file name in bench/out/")
     args = parser.parse_args(argv)
 
+    from index.bulk import BULK_MIN
     from index.embedder import SentenceTransformerEmbedder, make_embedder
 
-    embedders = [make_embedder(m, BATCH) for m in args.model]
-    for embedder in embedders:
-        embedder.embed_documents(["warm up the model"] * 4)
-    fp32 = [e for e in embedders if isinstance(e, SentenceTransformerEmbedder)]
+    embedders = [(f"{m} bf16={b}", make_embedder(m, BATCH, b))
+                 for m in args.model for b in args.bf16]
+    for _, embedder in embedders:  # enough texts to load the bulk (torch) encoder too
+        embedder.embed_documents(["warm up the model"] * BULK_MIN)
+    fp32 = [e for _, e in embedders if isinstance(e, SentenceTransformerEmbedder)]
     # the ceiling is always the fp32 SentenceTransformer (the anchor)
     st_model = (fp32[0] if fp32 else SentenceTransformerEmbedder(batch_size=BATCH))._load()
     work = args.work or Path(tempfile.mkdtemp(prefix="citewise-bench-ingest-"))

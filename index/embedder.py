@@ -7,7 +7,8 @@ so nothing is downloaded. `model` may also be a local folder or (with a network)
 and L2 normalisation: no torch at all. `make_embedder` picks one by name.
 Vectors are L2-normalised float32 rows, so a dot product is the cosine similarity.
 Texts are sorted by length before they are cut into batches, so each batch pads to
-texts of about the same length.
+texts of about the same length. Large batches run in bfloat16 on CPUs with AMX tiles
+(`index.bulk`, `CITEWISE_EMBED_BF16`): for the int8 model, on torch with its own weights.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from index.bulk import BULK_MIN, Bf16, TorchBulkEncoder, int8_state_dict, use_bf16
 from index.pooling import Span, SpanVectors, mean_pool, pool_spans
 from ingest.errors import ConfigError
 
@@ -73,9 +75,11 @@ def resolve_model(model: str) -> tuple[str, bool]:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded on first use; token counts via `tokenizers`."""
 
-    def __init__(self, model: str = PACKAGED_MODEL, batch_size: int = 32):
+    def __init__(self, model: str = PACKAGED_MODEL, batch_size: int = 32,
+                 bf16: Bf16 = "auto"):
         self.name = model
         self.batch_size = batch_size
+        self.bf16 = use_bf16(bf16)
         self._location, self._local = resolve_model(model)
         self._model = None
         self._tokenizer = None
@@ -139,19 +143,23 @@ class SentenceTransformerEmbedder:
                         progress: Callable[[int], None] | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
         model = self._load()
         _set_torch_threads(self._batch_threads)
         # Sort by length so each batch pads to similar lengths; restore order at the end.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b:b + self.batch_size]
-            vecs = model.encode([texts[i] for i in idx], batch_size=self.batch_size,
-                                normalize_embeddings=True, convert_to_numpy=True,
-                                show_progress_bar=False)
-            out[idx] = vecs
-            if progress:
-                progress(len(idx))
+        # bfloat16 where it is faster (`index.bulk`): one autocast context for all batches
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            for b in range(0, len(order), self.batch_size):
+                idx = order[b:b + self.batch_size]
+                vecs = model.encode([texts[i] for i in idx], batch_size=self.batch_size,
+                                    normalize_embeddings=True, convert_to_tensor=True,
+                                    show_progress_bar=False)
+                out[idx] = vecs.float().cpu().numpy()
+                if progress:
+                    progress(len(idx))
         return out
 
     def embed_with_spans(self, texts: list[str], spans: list[list[Span]]) -> SpanVectors:
@@ -229,7 +237,7 @@ class OnnxInt8Embedder:
     with [CLS]/[SEP], truncation at 256 tokens, mean over the attention mask, L2 norm.
     """
 
-    def __init__(self, batch_size: int = 32, name: str = INT8_MODEL):
+    def __init__(self, batch_size: int = 32, name: str = INT8_MODEL, bf16: Bf16 = "auto"):
         self.name = name
         self.batch_size = batch_size
         try:
@@ -248,6 +256,10 @@ class OnnxInt8Embedder:
         self._tokenizer: Any = None  # tokenizers.Tokenizer for count_tokens: no truncation
         self._batch_tokenizer: Any = None  # the same, truncating at max_tokens, to embed
         self._lock = threading.Lock()
+        # Large batches on torch in bfloat16 where that is faster (`index.bulk`)
+        self._bulk = (TorchBulkEncoder(self._folder, True,
+                                       lambda: int8_state_dict(self._onnx))
+                      if use_bf16(bf16) else None)
 
     def _load(self):  # -> (onnxruntime.InferenceSession, tokenizers.Tokenizer)
         with self._lock:
@@ -309,6 +321,12 @@ class OnnxInt8Embedder:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         if not texts:
             return out
+        if self._bulk is not None and (self._bulk.loaded or len(texts) >= BULK_MIN):
+            return self._bulk.encode(texts, self.batch_size, self._dim, progress)
+        return self._onnx_vectors(texts, out, progress)
+
+    def _onnx_vectors(self, texts: list[str], out: np.ndarray,
+                      progress: Callable[[int], None] | None = None) -> np.ndarray:
         for idx, _, hidden, mask in self._batches(texts):
             m = mask[:, :, None].astype(np.float32)
             pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
@@ -333,7 +351,8 @@ class OnnxInt8Embedder:
         return _span_vectors(out, parts, self._dim)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        """On onnxruntime, in float32, even after a bulk batch loaded torch."""
+        return self._onnx_vectors([text], np.zeros((1, self._dim), dtype=np.float32))[0]
 
 
 def _span_vectors(texts: np.ndarray, parts: list[tuple[np.ndarray, np.ndarray]],
@@ -346,10 +365,12 @@ def _span_vectors(texts: np.ndarray, parts: list[tuple[np.ndarray, np.ndarray]],
         np.concatenate(oks) if oks else np.zeros(0, dtype=bool))
 
 
-def make_embedder(name: str = PACKAGED_MODEL, batch_size: int = 32) -> Embedder:
+def make_embedder(name: str = PACKAGED_MODEL, batch_size: int = 32,
+                  bf16: Bf16 = "auto") -> Embedder:
     """The embedder for a configured model name: `all-MiniLM-L6-v2-int8` is the int8 ONNX
     one; anything else (the packaged model, a folder, a hub id) is sentence-transformers.
-    Nothing heavy is imported or loaded until the first text is embedded."""
+    `bf16`: large batches in bfloat16 (`index.bulk`). Nothing heavy is imported or loaded
+    until the first text is embedded."""
     if name == INT8_MODEL:
-        return OnnxInt8Embedder(batch_size)
-    return SentenceTransformerEmbedder(name, batch_size)
+        return OnnxInt8Embedder(batch_size, bf16=bf16)
+    return SentenceTransformerEmbedder(name, batch_size, bf16)

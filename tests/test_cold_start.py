@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 
 QUESTION = "What causes paraneoplastic muscle weakness?"
 NOT_NEEDED = ("torch", "sentence_transformers", "transformers", "sklearn", "llama_index",
-              "gradio", "fastapi", "uvicorn", "xllamacpp", "mcp")
+              "gradio", "fastapi", "uvicorn", "xllamacpp", "mcp", "onnx")
 PROBE = (
     "import json, sys\n"
     "from app.cli import cli\n"
