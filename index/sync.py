@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index import unchanged
+from index.chunk_ahead import ahead
 from index.lexical import BM25Index
 from index.sentence_vectors import SentenceVectors, embed_new
 from index.store import Index, clear_build_progress, write_build_progress
@@ -137,7 +138,7 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
     # with vectors missing.
     stored_ids = index.vectors.chunk_ids()
     fingerprint = index.chunker.fingerprint()
-    todo: list[tuple[SourceDoc, str, list[Chunk]]] = []
+    todo: list[tuple[SourceDoc, str]] = []
     for doc, clean_hash in docs:
         record = known.get(doc.doc_id)
         complete = record is not None and set(manifest.chunk_ids(doc.doc_id)) <= stored_ids
@@ -146,15 +147,23 @@ def _sync(index: Index, sources_dir: Path, paths: list[Path] | None, progress: b
                 and not (doc.pages and manifest.lacks_pages(doc.doc_id))):
             summary.unchanged.append(doc.doc_id)
             continue
-        todo.append((doc, clean_hash, chunk_document(doc, index.embedder.count_tokens,
-                                                     index.chunker)))
+        todo.append((doc, clean_hash))
 
-    # Small documents go in groups of about STORE_BATCH chunks, so the embedder gets full
-    # batches; each document switches in the manifest once all its vectors are stored.
-    with _chunk_bar(sum(len(chunks) for *_, chunks in todo), progress) as bar:
+    # Documents are chunked in a thread ahead of the embedder (`index.chunk_ahead`); small
+    # ones go in groups of about STORE_BATCH chunks, so the embedder gets full batches;
+    # each document switches in the manifest once all its vectors are stored. The bar's
+    # total grows as documents are chunked (about five times faster than they embed).
+    index.embedder.count_tokens("")  # its tokenizer is made here, not in both threads
+    with _chunk_bar(len(todo), progress) as bar:
+        def chunk(item: tuple[SourceDoc, str]) -> list[Chunk]:
+            chunks = chunk_document(item[0], index.embedder.count_tokens, index.chunker)
+            bar.total = (bar.total or 0) + len(chunks)
+            return chunks
+
         group: list[tuple[SourceDoc, str, list[Chunk]]] = []
-        for i, item in enumerate(todo):
-            group.append(item)
+        for i, done in enumerate(ahead(todo, chunk)):
+            (doc, clean_hash), chunks = done.item, done.result
+            group.append((doc, clean_hash, chunks))
             if i + 1 < len(todo) and sum(len(c) for *_, c in group) < STORE_BATCH:
                 continue
             _store(index, [c for *_, chunks in group for c in chunks], summary, bar,
@@ -390,6 +399,6 @@ def _bar(items: list[Path], progress: bool, desc: str):
     return bar(items, enabled=progress and len(items) > 1, desc=desc, unit="file")
 
 
-def _chunk_bar(total: int, progress: bool):
-    return bar(enabled=progress and total > 0, desc="embedding and storing chunks",
-               unit="chunk", total=total)
+def _chunk_bar(documents: int, progress: bool):
+    return bar(enabled=progress and documents > 0, desc="embedding and storing chunks",
+               unit="chunk", total=0)

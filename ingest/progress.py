@@ -11,6 +11,8 @@ from typing import Any
 
 
 class _NoBar:
+    total: float | None = None
+
     def __enter__(self) -> _NoBar:
         return self
 
