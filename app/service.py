@@ -13,6 +13,8 @@ show too: see `Index.lexical`.)
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import cached_property
@@ -169,21 +171,23 @@ class Citewise:
         return make_generator(self.settings)
 
     def prime_generator(self) -> bool:
-        """Have a local model read the fixed part of the answer prompt (rules and worked
-        example) now, from its prompt cache on disk when saved (`app.llm.prefix_cache`),
-        and the answerability judge's instruction and examples: once per process, so a
-        question pays only for its own evidence. False when the
-        generator cannot be primed (a server, a fake)."""
+        """Have a local model read the fixed parts of its prompts now, once per process:
+        the answer prompt's (rules and worked example) and the answerability judge's
+        (instruction and examples), each from its prompt cache on disk when saved
+        (`app.llm.prefix_cache`), so a question pays only for its own evidence. False when
+        the generator cannot be primed (a server, a fake)."""
         prime = getattr(self.generator, "prime", None)
         if not callable(prime):
             return False
+        from app.answer.answerability import judge_messages
         from app.answer.prompt import answer_messages
 
-        prime(answer_messages("Warm up.", ["Warm up."]))
+        prefixes = [answer_messages("Warm up.", ["Warm up."])]
         judge = None if self._judge_primed else self._model_judge("generative")
         self._judge_primed = True
-        if judge is not None:  # its fixed prefix stays in llama.cpp's prompt cache too
-            judge.probability("Warm up?", "Warm up.")
+        if judge is not None:
+            prefixes.append(judge_messages("Warm up?", "Warm up."))
+        prime(*prefixes)
         return True
 
     def mode(self, requested: str | None = None) -> Mode:
@@ -244,7 +248,18 @@ class Citewise:
         from app.answer.generative import GenerativeAnswerer
 
         assert self.generator is not None
+        index = self.index  # raises here if there is none
+        # Chroma and BM25 open while the model loads: their imports and files took 2 s of
+        # a cold `citewise ask --mode generative` before its first token.
+        def open_retrieval() -> None:
+            with contextlib.suppress(CitewiseError):  # raised again where it is used below
+                index.retriever()
+
+        opening = threading.Thread(target=open_retrieval, name="citewise-open-index",
+                                   daemon=True)
+        opening.start()
         self.prime_generator()
+        opening.join()
         answerer = GenerativeAnswerer(self.index.retriever(), self.generator,
                                       settings.abstain_threshold, settings.llm_evidence,
                                       settings.llm_max_tokens, settings.max_answer_sentences,

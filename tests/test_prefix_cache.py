@@ -108,3 +108,19 @@ def test_a_cache_that_cannot_be_restored_is_read_again(tmp_path: Path,
     file = prefix_cache.slot_file(slots.folder, llama.model_path, 4096, PREFIX)
     assert not prefix_cache.restore(slots.listening_address, file)  # none saved yet
     assert llama.prime(PREFIX) is False and file.is_file() and slots.prompts == 1
+
+
+JUDGE = [{"role": "system", "content": "Check sentences found for a question."},
+         {"role": "user", "content": "Warm up?"}]
+
+
+def test_two_prefixes_each_have_a_file_and_the_slot_moves_to_ram_between_them(
+        tmp_path: Path, slots: FakeSlots) -> None:
+    assert _model(tmp_path, slots).prime(PREFIX, JUDGE) is False
+    assert slots.prompts == 3  # both prefixes read, and the one-token push between them
+    assert len(list(slots.folder.iterdir())) == 2
+    again = _model(tmp_path, slots)  # another process
+    assert again.prime(PREFIX, JUDGE) is True
+    assert slots.prompts == 4  # only the push: neither prefix is read again
+    assert [c.split("?")[0] for c in slots.calls[-3:]] == [
+        "/slots/0", "/v1/chat/completions", "/slots/0"]
