@@ -256,7 +256,9 @@ class OnnxInt8Embedder:
         self._tokenizer: Any = None  # tokenizers.Tokenizer for count_tokens: no truncation
         self._batch_tokenizer: Any = None  # the same, truncating at max_tokens, to embed
         self._lock = threading.Lock()
-        # Large batches on torch in bfloat16 where that is faster (`index.bulk`)
+        # Large ingests on torch in bfloat16 where that is faster (`index.bulk`), from the
+        # call that brings the texts asked for to BULK_MIN
+        self._asked = 0
         self._bulk = (TorchBulkEncoder(self._folder, True,
                                        lambda: int8_state_dict(self._onnx))
                       if use_bf16(bf16) else None)
@@ -321,7 +323,8 @@ class OnnxInt8Embedder:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         if not texts:
             return out
-        if self._bulk is not None and (self._bulk.loaded or len(texts) >= BULK_MIN):
+        self._asked += len(texts)
+        if self._bulk is not None and (self._bulk.loaded or self._asked >= BULK_MIN):
             return self._bulk.encode(texts, self.batch_size, self._dim, progress)
         return self._onnx_vectors(texts, out, progress)
 
