@@ -23,7 +23,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.bulk import BULK_MIN, Bf16, TorchBulkEncoder, int8_state_dict, use_bf16
+from index.bulk import (
+    BULK_MIN,
+    Bf16,
+    TorchBulkEncoder,
+    encode_sorted,
+    int8_state_dict,
+    use_bf16,
+)
 from index.pooling import Span, SpanVectors, mean_pool, pool_spans
 from ingest.errors import ConfigError
 
@@ -143,24 +150,9 @@ class SentenceTransformerEmbedder:
                         progress: Callable[[int], None] | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        import torch
-
         model = self._load()
         _set_torch_threads(self._batch_threads)
-        # Sort by length so each batch pads to similar lengths; restore order at the end.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        # bfloat16 where it is faster (`index.bulk`): one autocast context for all batches
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            for b in range(0, len(order), self.batch_size):
-                idx = order[b:b + self.batch_size]
-                vecs = model.encode([texts[i] for i in idx], batch_size=self.batch_size,
-                                    normalize_embeddings=True, convert_to_tensor=True,
-                                    show_progress_bar=False)
-                out[idx] = vecs.float().cpu().numpy()
-                if progress:
-                    progress(len(idx))
-        return out
+        return encode_sorted(model, texts, self.batch_size, self.dim, self.bf16, progress)
 
     def embed_with_spans(self, texts: list[str], spans: list[list[Span]]) -> SpanVectors:
         """Each text's vector and its spans' vectors from one forward pass: the model's
