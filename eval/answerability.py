@@ -1,7 +1,7 @@
 """Measure the language model as the judge of answerability (`app.answer.answerability`).
 
     python -m eval.answerability [--gold eval/gold/questions.jsonl] [--distractors 3000]
-                                 [--out FILE.jsonl] [--from FILE.jsonl]
+                                 [--evidence] [--out FILE.jsonl] [--from FILE.jsonl]
 
 1. For every gold question, over the default sources plus `--distractors` PubMed abstracts
    (0: the sources alone), the evidence stage's best `JUDGED` sentences when the question
@@ -13,6 +13,12 @@
    `ANSWERS_MIN`) the refusals on unanswerable and answerable questions; and a two-fold
    check of the threshold (folds by a hash of the question id, as `eval.responsive`): the
    highest threshold keeping false refusals within 5% on one fold, scored on the other.
+3. `--evidence` judges, instead, every numbered evidence line the generative answerer gives
+   the model (`app.answer.generative.answer_evidence`: `CITEWISE_LLM_EVIDENCE` lines, each
+   a sentence with the sentences around it that it needs), labelled the same way, and adds
+   per line number
+   the share of lines that answer and the ROC AUC among lines 2 and after: can the judge
+   tell which of the lines after the best one the model should be given?
 """
 
 from __future__ import annotations
@@ -32,9 +38,13 @@ from eval.responsive import auc
 MAX_FALSE_REFUSAL = 0.05
 
 
-def collect(settings: Settings, gold_path: Path, out: Path | None) -> list[dict]:
-    """The judged pairs of every gold question over the index of `settings`."""
+def collect(settings: Settings, gold_path: Path, out: Path | None,
+            evidence: bool = False) -> list[dict]:
+    """The judged pairs of every gold question over the index of `settings`: its best
+    `JUDGED` sentences, or with `evidence` the model's evidence lines."""
     from app.answer.evidence import gather
+    from app.answer.generative import answer_evidence
+    from app.answer.shape import question_shape
     from app.service import Citewise
     from ingest.progress import bar
 
@@ -51,7 +61,9 @@ def collect(settings: Settings, gold_path: Path, out: Path | None) -> list[dict]
         found = gather(retriever, q.question, settings.top_k, None, settings.abstain_threshold)
         if not found.answerable:
             continue
-        for rank, cand in enumerate(found.ranked[:JUDGED]):
+        judged = (answer_evidence(found, settings.llm_evidence, question_shape(found.question))[0]
+                  if evidence else found.ranked[:JUDGED])
+        for rank, cand in enumerate(judged):
             t0 = time.perf_counter()
             p = judge.probability(found.question, cand.readable)
             rows.append({"id": q.id, "answerable": q.answerable, "rank": rank, "p": p,
@@ -104,7 +116,17 @@ def report(rows: list[dict]) -> dict[str, object]:
         ok = [t for t in grid if (refusals(fit, t)["false_refusal"] or 0) <= MAX_FALSE_REFUSAL]
         chosen = max(ok) if ok else grid[0]
         folds[f"fitted on fold {1 - held}, scored on fold {held}"] = refusals(test, chosen)
+    lines = {}
+    for n in sorted({r["rank"] for r in judged}):
+        at = [r for r in judged if r["rank"] == n and r["answerable"]]
+        lines[f"line {n + 1}"] = {"lines": len(at), "answering": round(
+            sum(r["label"] for r in at) / len(at), 4) if at else None}
+    later = [r for r in judged if r["rank"] > 0 and r["answerable"]]
+    yl = np.array([r["label"] for r in later], dtype=int)
+    later_auc = (round(auc(np.array([r["p"] for r in later]), yl), 4)
+                 if 0 < yl.sum() < len(yl) else None)
     return {"pairs": len(judged), "answering_pairs": int(y.sum()),
+            "by_line": lines, "auc_after_the_first": later_auc,
             "auc": round(auc(p, y), 4) if 0 < y.sum() < len(y) else None,
             "seconds_a_pair": round(float(np.mean([r["seconds"] for r in judged])), 2),
             "at_answers_min": refusals(best, ANSWERS_MIN), "two_fold": folds}
@@ -119,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gold", type=Path, default=Path("eval/gold/questions.jsonl"))
     parser.add_argument("--distractors", type=int, default=3000)
+    parser.add_argument("--evidence", action="store_true",
+                        help="judge every evidence line the model is given (see 3. above)")
     parser.add_argument("--out", type=Path, default=None, help="keep the judged pairs")
     parser.add_argument("--from", dest="source", type=Path, default=None,
                         help="score pairs kept with --out, without the model")
@@ -129,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
         if args.distractors:
             settings = distractor_corpus(settings, args.distractors)
-        rows = collect(settings, args.gold, args.out)
+        rows = collect(settings, args.gold, args.out, args.evidence)
     print(json.dumps(report(rows), indent=1))
     return 0
 

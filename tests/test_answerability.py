@@ -165,3 +165,22 @@ def test_a_server_without_log_probabilities_is_asked_once(logprob_server) -> Non
     assert client.first_token_probabilities([]) is None
     assert client.first_token_probabilities([]) is None
     assert len(LogprobServer.bodies) == 1
+
+
+def test_the_evidence_report_gives_each_line_and_the_lines_after_the_first() -> None:
+    from eval.answerability import report
+
+    def row(qid: str, rank: int, p: float, label: bool, answerable: bool = True) -> dict:
+        return {"id": qid, "answerable": answerable, "rank": rank, "p": p, "label": label,
+                "seconds": 0.5}
+
+    rows = [row("a", 0, 0.9, True), row("a", 1, 0.2, False), row("a", 2, 0.8, True),
+            row("b", 0, 0.7, False), row("b", 1, 0.6, True), row("b", 2, 0.4, False),
+            row("u", 0, 0.9, False, answerable=False)]
+    out = report(rows)
+    assert out["by_line"]["line 1"] == {"lines": 2, "answering": 0.5}
+    assert out["by_line"]["line 2"] == {"lines": 2, "answering": 0.5}
+    # lines 2-3 of the answerable questions: answering 0.8 and 0.6 above 0.4 and 0.2
+    assert out["auc_after_the_first"] == 1.0
+    rows[2]["p"] = 0.1  # now one answering line scores below both that do not
+    assert report(rows)["auc_after_the_first"] == 0.5

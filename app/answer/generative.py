@@ -50,7 +50,7 @@ from app.answer.extractive import ExtractiveAnswerer
 from app.answer.prompt import answer_messages
 from app.answer.quantities import asks_quantity, states_quantity
 from app.answer.responsive import Judge
-from app.answer.shape import question_shape
+from app.answer.shape import Shape, question_shape
 from app.answer.types import Answer, AnswerEvent, AnswerSentence, Citation, Draft, Final, Retry
 from app.answer.verify import CheckedSentence, check_draft, is_refusal
 from app.llm.backends import Generator
@@ -106,11 +106,7 @@ class GenerativeAnswerer:
             yield final(note=JUDGED_NOTE)
             return
         shape = question_shape(question)
-        cands = list(found.candidates)
-        listed = (as_one(matching_list(question, cands))[:1]
-                  if shape == "list" or ASKS_LIST.search(question) else [])
-        evidence = _evidence([joined(c, cands) for c in list(figures or ()) + ranked],
-                             self.evidence, listed)
+        evidence, listed = answer_evidence(found, self.evidence, shape)
         attempts = [evidence]
         if len(evidence) > REPAIR_EVIDENCE:
             attempts.append(evidence[:REPAIR_EVIDENCE])
@@ -208,6 +204,18 @@ def _verified(checked: list[CheckedSentence], evidence: list[Candidate],
             sentences.append(AnswerSentence(c.text, tuple(cite(n) for n in c.cited), c.score,
                                             True, c.reason))
     return sentences, citations
+
+
+def answer_evidence(found: Evidence, n: int, shape: Shape | None
+                    ) -> tuple[list[Candidate], list[Candidate]]:
+    """The model's numbered evidence for `found` (at most `n` lines: a matching list first,
+    whole, then the figures asked for and the best ranked sentences, each joined with the
+    sentences around it that it needs), and the list, if there is one."""
+    cands = list(found.candidates)
+    listed = (as_one(matching_list(found.question, cands))[:1]
+              if shape == "list" or ASKS_LIST.search(found.question) else [])
+    lines = [joined(c, cands) for c in list(found.figures or ()) + list(found.ranked)]
+    return _evidence(lines, n, listed), listed
 
 
 def _evidence(cands: list[Candidate], n: int, first: list[Candidate]) -> list[Candidate]:
