@@ -16,9 +16,8 @@
 3. `--evidence` judges, instead, every numbered evidence line the generative answerer gives
    the model (`app.answer.generative.answer_evidence`: `CITEWISE_LLM_EVIDENCE` lines, each
    a sentence with the sentences around it that it needs), labelled the same way, and adds
-   per line number
-   the share of lines that answer and the ROC AUC among lines 2 and after: can the judge
-   tell which of the lines after the best one the model should be given?
+   the share of lines that answer per line number and the judge's ROC AUC among lines 2
+   and after: can it tell which of the lines after the best one the model should get?
 """
 
 from __future__ import annotations
