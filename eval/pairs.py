@@ -11,6 +11,12 @@ and 5 content words (citation markers and trailing reference numbers removed), d
   ``present``), or, if there is none, ``not`` inserted after the first auxiliary verb;
 * ``entity``: one medical term replaced by another term of the same kind found in the corpus
   (organs, minerals, acronyms, or words sharing a medical suffix such as -pathy or -oma);
+* ``cross``: the sentence's subject (its words before its first auxiliary verb) joined to
+  the predicate of its neighbour (from the neighbour's first auxiliary on), against the
+  passage of the two ("The sicca syndrome was improved by steroidal therapy." from "...
+  sicca syndrome was found ..." and "The carcinoma was improved by ..."): a fact moved to
+  another subject. Only where the two share no subject word and neither opens by referring
+  back (then the neighbour's subject may be the sentence's own, and the claim true);
 * ``unrelated``: a sentence from another source text (or far away in the same one) paired with
   this passage.
 
@@ -27,10 +33,10 @@ own so that the pairs of a corpus within the bounds are exactly those of the unb
 2. at most ``MAX_SENTENCES`` (500) usable sentences of those texts: ``sampler.sample`` of them
    when there are more, kept in corpus order.
 
-So at most 500 sentences make at most 2,500 pairs (one verbatim, three perturbed and one
+So at most 500 sentences make at most 3,000 pairs (one verbatim, four perturbed and one
 unrelated each), and the "unrelated" scan is at most 500 x 500 comparisons of normalised texts
 computed once. The default sources (2 texts, 71 usable sentences) are below both bounds and
-give the same 235 pairs as the unbounded build. ``progress=True`` shows tqdm bars on stderr.
+give the same pairs as the unbounded build. ``progress=True`` shows tqdm bars on stderr.
 
 Perturbations are easy to catch: the checker's authors wrote both. The harder test is
 ``load_labelled_pairs()``: answer sentences the packaged model wrote for the gold questions,
@@ -48,13 +54,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from app.answer.support import AUX_RE, SupportResult
+from app.answer.support import AUX_RE, SupportResult, clause_subject
 from ingest.progress import bar as progress_bar
 from ingest.text import (
     content_words,
     normalise,
     number_value,
     numbers,
+    refers_back,
     split_sentences,
     stem,
     strip_citation_markers,
@@ -67,7 +74,8 @@ class LabelledPair:
     passage: str
     supported: bool
     kind: str
-    """One of "verbatim", "number", "negation", "entity", "unrelated" (built from the sources),
+    """One of "verbatim", "number", "negation", "entity", "cross", "unrelated" (built from the
+    sources),
     or "generated" (a model's answer sentence, labelled by hand: `load_labelled_pairs`)."""
 
 
@@ -179,6 +187,28 @@ def _perturb_entity(claim: str, vocab: set[str], rng: random.Random) -> str | No
     return claim[: m.start()] + new + claim[m.end() :]
 
 
+def _perturb_cross(text: str, spans: list[tuple[int, int]], i: int,
+                   claim: str) -> tuple[str, str] | None:
+    """Sentence ``i``'s subject (``claim``, its text) with its next neighbour's predicate
+    (the one before when it is the last), and the passage of the two; None where the module
+    docstring says the claim could be true, or either has no auxiliary verb."""
+    j = i + 1 if i + 1 < len(spans) else i - 1
+    if j < 0:
+        return None
+    other = strip_citation_markers(text[spans[j][0]:spans[j][1]])
+    mine, theirs = AUX_RE.search(claim), AUX_RE.search(other)
+    if mine is None or theirs is None or refers_back(claim) or refers_back(other):
+        return None
+    subject, predicate = claim[:mine.start()], other[theirs.start():]
+    claim_words, other_words = set(content_words(claim)), set(content_words(other))
+    if (not set(content_words(subject)) or set(content_words(subject)) & other_words
+            or clause_subject(other) & claim_words
+            or len(set(content_words(predicate)) - claim_words) < 2):
+        return None
+    lo, hi = min(i, j), max(i, j)
+    return subject + predicate, text[spans[lo][0]:spans[hi][1]]
+
+
 def _bar(items: Iterable, progress: bool, desc: str, unit: str, total: int | None = None):
     """``items``, with the progress bar (``ingest.progress``) when ``progress``."""
     return progress_bar(items, enabled=progress, desc=desc, unit=unit, total=total)
@@ -244,6 +274,9 @@ def build_labelled_pairs(
         for kind, new in perturbed:
             if new is not None and new != claim:
                 pairs.append(LabelledPair(new, passage, False, kind))
+        crossed = _perturb_cross(text, spans, i, claim)
+        if crossed is not None:
+            pairs.append(LabelledPair(*crossed, False, "cross"))
 
         norm_passage = normalise(passage)
         others = [

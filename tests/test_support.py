@@ -172,6 +172,38 @@ def test_a_sentence_that_refers_back_is_read_with_the_one_before_it() -> None:
     assert not checker.check("The neuromyopathy was treated with tamoxifen.", passage).supported
 
 
+SICCA = ("In one case, neuropathy and sicca syndrome was found in one patient which was later "
+         "on diagnosed with small cell bronchial carcinoma. This paraneoplastic neuromyopathy "
+         "was found to be non-responsive with steroidal therapy. The condition was dramatically "
+         "improved by administering cyclophosphamide6.")
+
+
+def test_a_fact_moved_to_the_subject_of_the_sentence_before_is_unsupported() -> None:
+    checker = SupportChecker()
+    # the steroid sentence is about the neuromyopathy, not the carcinoma of the one before:
+    # the two words of each side are there, but the pair is not about the claim's subject
+    moved = checker.check("The small cell bronchial carcinoma was improved by steroidal "
+                          "therapy.", SICCA)
+    assert not moved.supported, moved
+    assert not checker.check("Small cell bronchial carcinoma was found to be non-responsive "
+                             "with steroidal therapy.", SICCA).supported
+    # the same pair still supports what it says of its own subject
+    assert checker.check("The neuropathy and sicca syndrome was found to be non-responsive "
+                         "with steroidal therapy.", SICCA).supported
+    assert checker.check("The neuromyopathy was improved by cyclophosphamide.", SICCA).supported
+
+
+def test_a_claim_about_another_subject_is_unsupported() -> None:
+    passage = ("Symptoms may progress at a very rapid rate or may manifest themselves slowly. "
+               "Patients with cancer do not have significant incidences of paraneoplastic "
+               "neuromyopathy.")
+    checker = SupportChecker()
+    assert not checker.check("Symptoms do not have significant incidences of paraneoplastic "
+                             "neuromyopathy.", passage).supported
+    assert checker.check("Patients with cancer do not have significant incidences of "
+                         "paraneoplastic neuromyopathy.", passage).supported
+
+
 def test_key_terms() -> None:
     keys = key_terms("LEMS in small cell lung cancer affects calcium channels in 2% of Patients.")
     assert {"lem", "lung", "cancer", "calcium", "2%", "patient"} <= keys
@@ -243,7 +275,7 @@ def test_build_labelled_pairs_kinds_labels_and_determinism() -> None:
     pairs = build_labelled_pairs(INLINE_SOURCES, seed=7)
     assert pairs == build_labelled_pairs(INLINE_SOURCES, seed=7)
     kinds = Counter(p.kind for p in pairs)
-    assert set(kinds) == {"verbatim", "number", "negation", "entity", "unrelated"}
+    assert set(kinds) == {"verbatim", "number", "negation", "entity", "cross", "unrelated"}
     for p in pairs:
         assert isinstance(p, LabelledPair)
         assert p.supported == (p.kind == "verbatim")
@@ -345,7 +377,7 @@ def test_generated_pairs_are_well_formed_and_mostly_judged_right() -> None:
     assert {r["supported"] for r in rows} == {True, False}
     pairs = load_labelled_pairs()
     assert all(p.kind == "generated" and p.claim and p.passage for p in pairs)
-    # measured 0.918 (README, "Evaluation"): a floor, so that a change to the checker that
+    # measured 0.932 (README, "Evaluation"): a floor, so that a change to the checker that
     # makes it worse on real model sentences is seen
     assert balanced_accuracy(CHECKER, pairs) >= 0.9
 

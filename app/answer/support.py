@@ -16,7 +16,10 @@ Method of ``SupportChecker.check(claim, passage)``
    *key term* (weight 2, other words weight 1) when it is a number, a capitalised word not
    opening the sentence or an all-caps acronym, or a medical-looking word: a medical suffix
    (-itis, -oma, -pathy, -ium, ...), prefix (neuro-, cardi-, immun-, ...) or a word of a small
-   built-in lexicon of organs, minerals and the like (``_KEY_LEXICON``).
+   built-in lexicon of organs, minerals and the like (``_KEY_LEXICON``), or a word of the
+   claim's subject (``clause_subject``, below), so that a claim moved to another subject
+   fails ("Symptoms do not have significant incidences of X." against "Patients with
+   cancer do not have significant incidences of X.").
 2. The passage is split into sentences (``ingest.text.split_sentences``). Candidate *sources* are
    each sentence, and each pair of adjacent sentences when both sentences contribute at least
    two claim words the other lacks (a genuine merge, so one stray word borrowed from a
@@ -24,8 +27,15 @@ Method of ``SupportChecker.check(claim, passage)``
    condition was improved by X." after "This neuromyopathy was ...": what it says is said of
    the first's subject) and each contributes a claim word, and each list: a lead-in ending
    with ":" with the bullet items that follow it ("Associated conditions include: • A • B"
-   supports "A and B are associated conditions"). The lexical score of a source is the
-   weighted share of claim words it contains. With ``embed`` the score of a source is
+   supports "A and B are associated conditions"). A pair must also be about the claim's
+   subject (``clause_subject``: its content words before its first auxiliary verb, in that
+   verb's clause) on both sides: each sentence holds one of those words, or the second
+   refers back to a first whose own subject holds one. "The small cell bronchial carcinoma
+   was improved by steroidal therapy." joins one sentence's subject to its neighbour's
+   predicate, about another subject ("... sicca syndrome ... diagnosed with small cell
+   bronchial carcinoma. This neuromyopathy was non-responsive with steroidal therapy."):
+   not a source. The lexical score of a source is the weighted share of claim words it
+   contains. With ``embed`` the score of a source is
    ``(1 - embed_weight) * lexical + embed_weight * max(0, cosine(claim, source))``.
    The best-scoring source is the *best source sentence*.
 3. Penalty: ``-term_penalty`` for each key term of the claim absent from the best source,
@@ -244,6 +254,30 @@ def _annotate(text: str, pattern: str, note: str) -> str:
     return re.sub(pattern, lambda m: f"{m.group(0)} ({note})", text)
 
 
+_CLAUSE_BREAK = re.compile(r"[,;:]")
+
+
+def clause_subject(text: str) -> frozenset[str]:
+    """Content words of ``text`` before its first auxiliary verb and after the last comma,
+    semicolon or colon before it ("In one case, the sicca syndrome was improved
+    ..." -> sicca, syndrome): a shallow subject; empty when it has no auxiliary."""
+    m = AUX_RE.search(text)
+    if m is None:
+        return frozenset()
+    return frozenset(content_words(_CLAUSE_BREAK.split(text[:m.start()])[-1]))
+
+
+def _about(subject: frozenset[str], first: str, second: str,
+           first_words: frozenset[str], second_words: frozenset[str]) -> bool:
+    """Whether two adjacent sentences are both about ``subject`` (the claim's, within its
+    words): each holds one of its words, or the second refers back to a first whose own
+    subject holds one. No subject (no auxiliary, or a pronoun): no constraint."""
+    if not subject:
+        return True
+    return bool(subject & first_words) and bool(
+        subject & second_words or refers_back(second) and subject & clause_subject(first))
+
+
 @dataclass(frozen=True)
 class _Source:
     text: str
@@ -273,7 +307,8 @@ class SupportChecker:
 
     # ---------------------------------------------------------------- helpers
 
-    def _sources(self, passage: str, claim_words: set[str]) -> list[_Source]:
+    def _sources(self, passage: str, claim_words: set[str],
+                 subject: frozenset[str] = frozenset()) -> list[_Source]:
         spans = split_sentences(passage)
         sents = [passage[a:b] for a, b in spans]
         items = [passage[passage.rfind("\n", 0, a) + 1:a].strip().startswith(_BULLETS)
@@ -283,7 +318,8 @@ class SupportChecker:
         for i in range(len(sents) - 1):
             a, b = words[i] & claim_words, words[i + 1] & claim_words
             if (len(a - b) >= 2 and len(b - a) >= 2
-                    or refers_back(sents[i + 1]) and a - b and b - a):
+                    or refers_back(sents[i + 1]) and a - b and b - a) and _about(
+                        subject, sents[i], sents[i + 1], words[i], words[i + 1]):
                 out.append(_Source(sents[i] + " " + sents[i + 1], words[i] | words[i + 1]))
             if sents[i].rstrip().endswith(":"):  # a lead-in and its list are one statement
                 j = i + 1
@@ -302,11 +338,12 @@ class SupportChecker:
         claim_words = set(content_words(claim)) - _META_WORDS
         if not claim_words:
             return SupportResult(False, 0.0, "", ("claim has no content words",))
-        sources = self._sources(passage, claim_words)
+        subject = clause_subject(claim) & claim_words
+        sources = self._sources(passage, claim_words, subject)
         if not sources:
             return SupportResult(False, 0.0, "", ("passage has no sentences",))
 
-        keys = key_terms(claim)
+        keys = key_terms(claim) | subject
         weight = {w: 2.0 if w in keys else 1.0 for w in claim_words}
         total = sum(weight.values())
         lexical = [sum(weight[w] for w in claim_words & s.words) / total for s in sources]
