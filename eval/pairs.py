@@ -75,8 +75,8 @@ class LabelledPair:
     supported: bool
     kind: str
     """One of "verbatim", "number", "negation", "entity", "cross", "unrelated" (built from the
-    sources),
-    or "generated" (a model's answer sentence, labelled by hand: `load_labelled_pairs`)."""
+    sources), or "generated" (a model's answer sentence, labelled by hand:
+    `load_labelled_pairs`)."""
 
 
 def _words(s: str) -> tuple[str, ...]:

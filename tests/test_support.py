@@ -191,6 +191,15 @@ def test_a_fact_moved_to_the_subject_of_the_sentence_before_is_unsupported() -> 
     assert checker.check("The neuropathy and sicca syndrome was found to be non-responsive "
                          "with steroidal therapy.", SICCA).supported
     assert checker.check("The neuromyopathy was improved by cyclophosphamide.", SICCA).supported
+    # a first sentence with no auxiliary verb to find its subject by: the whole of it is
+    # what the second refers back to (a model sentence the rule rejected at first)
+    passage = ("The bigger picture, paraneoplastic neurological syndrome, leads to varied "
+               "symptoms related to the nervous system. This leads to encephalitis in which "
+               "the brain gets inflamed, ataxia, myoclonus, psychiatric disturbances and "
+               "myasthenia gravis.")
+    assert checker.check("Paraneoplastic neurological syndrome can lead to encephalitis, "
+                         "ataxia, myoclonus, psychiatric disturbances, and myasthenia gravis.",
+                         passage).supported
 
 
 def test_a_claim_about_another_subject_is_unsupported() -> None:

@@ -271,11 +271,14 @@ def _about(subject: frozenset[str], first: str, second: str,
            first_words: frozenset[str], second_words: frozenset[str]) -> bool:
     """Whether two adjacent sentences are both about ``subject`` (the claim's, within its
     words): each holds one of its words, or the second refers back to a first whose own
-    subject holds one. No subject (no auxiliary, or a pronoun): no constraint."""
+    subject holds one (the whole first, when it has no auxiliary to find a subject by: "...,
+    paraneoplastic neurological syndrome, leads to varied symptoms. This leads to ...").
+    No subject (no auxiliary, or a pronoun): no constraint."""
     if not subject:
         return True
+    referent = clause_subject(first) or first_words
     return bool(subject & first_words) and bool(
-        subject & second_words or refers_back(second) and subject & clause_subject(first))
+        subject & second_words or refers_back(second) and subject & referent)
 
 
 @dataclass(frozen=True)
