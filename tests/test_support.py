@@ -200,6 +200,9 @@ def test_a_fact_moved_to_the_subject_of_the_sentence_before_is_unsupported() -> 
     assert checker.check("Paraneoplastic neurological syndrome can lead to encephalitis, "
                          "ataxia, myoclonus, psychiatric disturbances, and myasthenia gravis.",
                          passage).supported
+    # the auxiliary of a relative clause ("that ... can cause") does not make the subject
+    assert checker.check("The inflammation of the brain that paraneoplastic neurological "
+                         "syndrome can cause is encephalitis.", passage).supported
 
 
 def test_a_claim_about_another_subject_is_unsupported() -> None:

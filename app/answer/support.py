@@ -254,13 +254,14 @@ def _annotate(text: str, pattern: str, note: str) -> str:
     return re.sub(pattern, lambda m: f"{m.group(0)} ({note})", text)
 
 
-_CLAUSE_BREAK = re.compile(r"[,;:]")
+_CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:that|which|who|whom|whose)\b")
 
 
 def clause_subject(text: str) -> frozenset[str]:
     """Content words of ``text`` before its first auxiliary verb and after the last comma,
-    semicolon or colon before it ("In one case, the sicca syndrome was improved
-    ..." -> sicca, syndrome): a shallow subject; empty when it has no auxiliary."""
+    semicolon, colon or relative pronoun before it ("In one case, the sicca syndrome was
+    improved ..." -> sicca, syndrome; "The inflammation that X can cause is ..." -> X): a
+    shallow subject; empty when it has no auxiliary."""
     m = AUX_RE.search(text)
     if m is None:
         return frozenset()
@@ -346,6 +347,7 @@ class SupportChecker:
         if not sources:
             return SupportResult(False, 0.0, "", ("passage has no sentences",))
 
+        passage_words = set(content_words(passage))
         keys = key_terms(claim) | subject
         weight = {w: 2.0 if w in keys else 1.0 for w in claim_words}
         total = sum(weight.values())
@@ -361,7 +363,6 @@ class SupportChecker:
         score = scores[best_i]
         reasons: list[str] = []
 
-        passage_words = set(content_words(passage))
         for w in sorted(claim_words):
             if weight[w] < 2:
                 continue
