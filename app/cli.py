@@ -254,33 +254,14 @@ def eval_command(ctx: click.Context, gold: Path, mode: str, per_kind: int | None
     if as_json:
         click.echo(json.dumps(result.metrics, indent=2))
     else:
-        _print_metrics(result.metrics)
+        from eval.report import summary_lines
+
+        click.echo("\n".join(summary_lines(result.metrics)))
         if out is not None:
             click.echo(f"Report written to {out / 'report.md'}")
     if result.failures:
         raise click.ClickException(
             "Eval gate failed: " + "; ".join(result.failures) + " (see eval/thresholds.toml).")
-
-
-def _print_metrics(metrics: dict) -> None:
-    for section in ("retrieval", "answer", "latency", "support_checker"):
-        values = ", ".join(f"{k} {v}" for k, v in metrics[section].items())
-        click.echo(f"{section}: {values}")
-    if "extractive" in metrics:
-        values = ", ".join(f"{k} {v}" for k, v in metrics["extractive"]["answer"].items())
-        click.echo(f"extractive answers to the same questions: {values}")
-    if "baseline" in metrics:
-        values = ", ".join(f"{k} {v}" for k, v in metrics["baseline"]["retrieval"].items())
-        click.echo(f"baseline retrieval: {values}")
-    for name, runs in metrics.get("llama_index_evaluator", {}).items():
-        values = ", ".join(f"k={k} hit_rate {r['hit_rate']} mrr {r['mrr']}"
-                           for k, r in runs.items())
-        click.echo(f"llama-index RetrieverEvaluator, {name}: {values}")
-    for kind, row in metrics.get("per_kind", {}).items():
-        values = ", ".join(f"{k} {v}" for k, v in row.items())
-        click.echo(f"kind {kind}: {values}")
-    missed = metrics["gate"]["targets_missed"]
-    click.echo("targets not met yet: " + ("; ".join(missed) or "none"))
 
 
 def _stream_answer(service, question: str, k: int | None, mode: str | None):

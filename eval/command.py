@@ -70,7 +70,12 @@ def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
              distractors: int = 0, with_baseline: bool = False, out: Path | None = None,
              progress: bool = False, per_kind: int | None = None) -> EvalResult:
     from app.answer.support import SupportChecker
-    from eval.pairs import balanced_accuracy, build_labelled_pairs, load_labelled_pairs
+    from eval.pairs import (
+        balanced_accuracy,
+        build_labelled_pairs,
+        judged_right_by_kind,
+        load_labelled_pairs,
+    )
 
     gold = load_gold(gold_path)
     if per_kind:
@@ -103,6 +108,7 @@ def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
     metrics["support_checker"] = {
         "balanced_accuracy": round(balanced_accuracy(checker, pairs, progress=progress), 4),
         "pairs": len(pairs),
+        "right_by_kind": judged_right_by_kind(checker, pairs),
         "generated_balanced_accuracy": round(balanced_accuracy(checker, generated), 4),
         "generated_pairs": len(generated)}
     metrics["config"] = {

@@ -333,3 +333,14 @@ def balanced_accuracy(checker: Checker, pairs: Sequence[LabelledPair],
         tp += p.supported and said
         tn += not p.supported and not said
     return (tp / pos + tn / neg) / 2
+
+
+def judged_right_by_kind(checker: Checker, pairs: Sequence[LabelledPair]) -> dict[str, float]:
+    """Per kind of pair, the share the checker judges right (supported for "verbatim",
+    unsupported for a perturbation): which mistakes it lets through."""
+    right: dict[str, list[bool]] = {}
+    for p in pairs:
+        said = checker.check(p.claim, p.passage).supported
+        right.setdefault(p.kind, []).append(said == p.supported)
+    return {kind: round(sum(r) / len(r), 4) for kind, r in sorted(right.items())}
+

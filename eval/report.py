@@ -116,8 +116,10 @@ def _markdown(metrics: dict[str, Any], records: list[Record], failures: list[str
     lines += ["", "## Support checker", "",
               f"Balanced accuracy {checker['balanced_accuracy']:.3f} on {checker['pairs']} "
               "labelled (sentence, passage) pairs built from the sources: verbatim sentences "
-              "against perturbed ones (swapped number, negation, swapped entity, unrelated "
-              "sentence).",
+              "against perturbed ones (swapped number, negation, swapped entity, a subject "
+              "with its neighbour's predicate, unrelated sentence). Judged right, by kind: "
+              + ", ".join(f"{k} {v:.3f}" for k, v in checker.get("right_by_kind", {}).items())
+              + ".",
               "",
               f"Balanced accuracy {checker['generated_balanced_accuracy']:.3f} on "
               f"{checker['generated_pairs']} answer sentences of the packaged model against the "
@@ -205,3 +207,35 @@ def _plots(out: Path, metrics: dict[str, Any]) -> list[str]:
     plt.close(fig)
     names.append("per_kind.png")
     return names
+
+
+def _shown(value: object) -> str:
+    """A figure as the summary prints it: a dict of figures as "(a 1.0 / b 0.5)"."""
+    if isinstance(value, dict):
+        return "(" + " / ".join(f"{k} {v}" for k, v in value.items()) + ")"
+    return str(value)
+
+
+def _row(values: dict) -> str:
+    return ", ".join(f"{k} {_shown(v)}" for k, v in values.items())
+
+
+def summary_lines(metrics: dict) -> list[str]:
+    """The lines `citewise eval` prints: each section's figures, then per kind, then the
+    targets not met yet."""
+    lines = [f"{section}: {_row(metrics[section])}"
+             for section in ("retrieval", "answer", "latency", "support_checker")]
+    if "extractive" in metrics:
+        lines.append(f"extractive answers to the same questions: "
+                     f"{_row(metrics['extractive']['answer'])}")
+    if "baseline" in metrics:
+        lines.append(f"baseline retrieval: {_row(metrics['baseline']['retrieval'])}")
+    for name, runs in metrics.get("llama_index_evaluator", {}).items():
+        values = ", ".join(f"k={k} hit_rate {r['hit_rate']} mrr {r['mrr']}"
+                           for k, r in runs.items())
+        lines.append(f"llama-index RetrieverEvaluator, {name}: {values}")
+    lines += [f"kind {kind}: {_row(row)}" for kind, row in metrics.get("per_kind", {}).items()]
+    missed = metrics["gate"]["targets_missed"]
+    lines.append("targets not met yet: " + ("; ".join(missed) or "none"))
+    return lines
+

@@ -133,6 +133,8 @@ def test_eval_command_writes_report_and_applies_gate(fake_model: None, tmp_path:
     assert [r["id"] for r in rows] == ["g1", "g2"]
     assert {"question", "answer", "abstained", "citations", "retrieved"} <= set(rows[0])
     assert metrics["support_checker"]["pairs"] > 0
+    assert metrics["support_checker"]["right_by_kind"]["verbatim"] == 1.0
+    assert "right_by_kind (" in result.output
     for name in ("answer_precision", "sentences_per_answer", "citations_per_answer"):
         assert name in metrics["answer"] and name in metrics["per_kind"]["fact"]
         assert name in result.output  # the CLI summary
