@@ -13,9 +13,9 @@ and 5 content words (citation markers and trailing reference numbers removed), d
   (organs, minerals, acronyms, or words sharing a medical suffix such as -pathy or -oma);
 * ``cross``: the sentence's subject (its words before its first auxiliary verb) joined to
   the predicate of its neighbour (from the neighbour's first auxiliary on), against the
-  passage of the two ("The sicca syndrome was improved by steroidal therapy." from "...
-  sicca syndrome was found ..." and "The carcinoma was improved by ..."): a fact moved to
-  another subject. Only where the two share no subject word and neither opens by referring
+  passage of the two ("LEMS is treated with plasma exchange." from "LEMS is rare." and
+  "Myasthenia gravis is treated with plasma exchange."): a fact moved to another
+  subject. Only where the two share no subject word and neither opens by referring
   back (then the neighbour's subject may be the sentence's own, and the claim true);
 * ``unrelated``: a sentence from another source text (or far away in the same one) paired with
   this passage.
