@@ -72,9 +72,11 @@ def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
     from app.answer.support import SupportChecker
     from eval.pairs import (
         balanced_accuracy,
+        balanced_accuracy_of,
         build_labelled_pairs,
-        judged_right_by_kind,
+        judged,
         load_labelled_pairs,
+        right_by_kind,
     )
 
     gold = load_gold(gold_path)
@@ -105,10 +107,11 @@ def run_eval(settings: Settings, gold_path: Path, mode: str = "extractive",
     texts = [p.read_text(errors="replace") for p in sorted(original_sources.rglob("*.txt"))]
     pairs = build_labelled_pairs(texts, seed=0, progress=progress)
     generated = load_labelled_pairs()
+    said = judged(checker, pairs, progress=progress)
     metrics["support_checker"] = {
-        "balanced_accuracy": round(balanced_accuracy(checker, pairs, progress=progress), 4),
+        "balanced_accuracy": round(balanced_accuracy_of(pairs, said), 4),
         "pairs": len(pairs),
-        "right_by_kind": judged_right_by_kind(checker, pairs),
+        "right_by_kind": right_by_kind(pairs, said),
         "generated_balanced_accuracy": round(balanced_accuracy(checker, generated), 4),
         "generated_pairs": len(generated)}
     metrics["config"] = {

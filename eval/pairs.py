@@ -201,7 +201,8 @@ def _perturb_cross(text: str, spans: list[tuple[int, int]], i: int,
         return None
     subject, predicate = claim[:mine.start()], other[theirs.start():]
     claim_words, other_words = set(content_words(claim)), set(content_words(other))
-    if (not set(content_words(subject)) or set(content_words(subject)) & other_words
+    subject_words = set(content_words(subject))
+    if (not subject_words or subject_words & other_words
             or clause_subject(other) & claim_words
             or len(set(content_words(predicate)) - claim_words) < 2):
         return None
@@ -320,27 +321,36 @@ class Checker(Protocol):
     def check(self, sentence: str, passage: str) -> SupportResult: ...
 
 
-def balanced_accuracy(checker: Checker, pairs: Sequence[LabelledPair],
-                      progress: bool = False, desc: str = "support checker") -> float:
-    """Mean of recall on supported pairs and recall on unsupported pairs."""
+def judged(checker: Checker, pairs: Sequence[LabelledPair], progress: bool = False,
+           desc: str = "support checker") -> list[bool]:
+    """The checker's verdict (supported or not) on each pair, in order."""
+    return [checker.check(p.claim, p.passage).supported
+            for p in _bar(pairs, progress, desc, "pair")]
+
+
+def balanced_accuracy_of(pairs: Sequence[LabelledPair], said: Sequence[bool]) -> float:
+    """Mean of recall on supported pairs and recall on unsupported pairs, given the
+    verdicts ``said`` (``judged``)."""
     pos = sum(p.supported for p in pairs)
     neg = len(pairs) - pos
     if not pos or not neg:
         raise ValueError("balanced accuracy needs both supported and unsupported pairs")
-    tp = tn = 0
-    for p in _bar(pairs, progress, desc, "pair"):
-        said = checker.check(p.claim, p.passage).supported
-        tp += p.supported and said
-        tn += not p.supported and not said
+    tp = sum(p.supported and v for p, v in zip(pairs, said, strict=True))
+    tn = sum(not p.supported and not v for p, v in zip(pairs, said, strict=True))
     return (tp / pos + tn / neg) / 2
 
 
-def judged_right_by_kind(checker: Checker, pairs: Sequence[LabelledPair]) -> dict[str, float]:
-    """Per kind of pair, the share the checker judges right (supported for "verbatim",
-    unsupported for a perturbation): which mistakes it lets through."""
-    right: dict[str, list[bool]] = {}
-    for p in pairs:
-        said = checker.check(p.claim, p.passage).supported
-        right.setdefault(p.kind, []).append(said == p.supported)
-    return {kind: round(sum(r) / len(r), 4) for kind, r in sorted(right.items())}
+def balanced_accuracy(checker: Checker, pairs: Sequence[LabelledPair],
+                      progress: bool = False, desc: str = "support checker") -> float:
+    """Mean of recall on supported pairs and recall on unsupported pairs."""
+    return balanced_accuracy_of(pairs, judged(checker, pairs, progress, desc))
 
+
+def right_by_kind(pairs: Sequence[LabelledPair], said: Sequence[bool]) -> dict[str, float]:
+    """Per kind of pair, the share of the verdicts ``said`` (``judged``) that are right
+    (supported for "verbatim", unsupported for a perturbation): which mistakes the checker
+    lets through."""
+    right: dict[str, list[bool]] = {}
+    for p, v in zip(pairs, said, strict=True):
+        right.setdefault(p.kind, []).append(v == p.supported)
+    return {kind: round(sum(r) / len(r), 4) for kind, r in sorted(right.items())}

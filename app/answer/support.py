@@ -347,7 +347,6 @@ class SupportChecker:
         if not sources:
             return SupportResult(False, 0.0, "", ("passage has no sentences",))
 
-        passage_words = set(content_words(passage))
         keys = key_terms(claim) | subject
         weight = {w: 2.0 if w in keys else 1.0 for w in claim_words}
         total = sum(weight.values())
@@ -363,6 +362,7 @@ class SupportChecker:
         score = scores[best_i]
         reasons: list[str] = []
 
+        passage_words = set(content_words(passage))
         for w in sorted(claim_words):
             if weight[w] < 2:
                 continue
